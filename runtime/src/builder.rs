@@ -1,0 +1,240 @@
+//! [`BusBuilder`]: choose the transport, state and subscribers, validate, start.
+
+use std::any::{Any, TypeId};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::AtomicU8;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::bus::{Bus, Inner};
+use crate::error::{Error, Result};
+use crate::state::{StateMap, StateValues};
+use crate::subscriber::{self, Subscriber};
+use crate::transport::memory::idle::IdleTracker;
+use crate::transport::memory::{MemoryTransport, SubscriberQueue};
+use crate::transport::{self, Kind};
+
+/// Configures a [`Bus`]; see [`Bus::builder`].
+#[must_use = "call `.build().await` to start the bus"]
+pub struct BusBuilder {
+    url: Option<String>,
+    state: StateValues,
+    explicit: Vec<Subscriber>,
+    by_name: Vec<String>,
+    automatic: bool,
+    groups: Option<BTreeSet<String>>,
+    queue_capacity: usize,
+    shutdown_timeout: Duration,
+    source: Option<String>,
+}
+
+impl Default for BusBuilder {
+    fn default() -> Self {
+        BusBuilder {
+            url: None,
+            state: HashMap::new(),
+            explicit: Vec::new(),
+            by_name: Vec::new(),
+            automatic: true,
+            groups: None,
+            queue_capacity: 1024,
+            shutdown_timeout: Duration::from_secs(30),
+            source: None,
+        }
+    }
+}
+
+impl BusBuilder {
+    /// The transport: `memory://` (the default).
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+
+    /// A value handlers receive as `State<T>` (one per type; a second value of a type replaces
+    /// the first).
+    pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.state.insert(TypeId::of::<T>(), Box::new(value) as Box<dyn Any + Send + Sync>);
+        self
+    }
+
+    /// Adds a subscriber explicitly (closures, tests).
+    pub fn subscribe(mut self, subscriber: Subscriber) -> Self {
+        self.explicit.push(subscriber);
+        self
+    }
+
+    /// Adds the `#[subscriber]` called `name` even after [`manual`](Self::manual), so a test can
+    /// run exactly the subscribers it names.
+    pub fn subscribe_registered(mut self, name: impl Into<String>) -> Self {
+        self.by_name.push(name.into());
+        self
+    }
+
+    /// Runs only the subscribers of these groups (one process per service when distributed).
+    pub fn groups<I, S>(mut self, groups: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.groups = Some(groups.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Turns automatic registration off: only subscribers given to this builder run.
+    pub fn manual(mut self) -> Self {
+        self.automatic = false;
+        self
+    }
+
+    /// How many unfinished deliveries one subscriber holds before `publish` waits
+    /// (default 1024).
+    pub fn queue_capacity(mut self, capacity: usize) -> Self {
+        self.queue_capacity = capacity;
+        self
+    }
+
+    /// How long `shutdown()` waits for accepted work to finish (default 30s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// The CloudEvents `source` of events published here (default `tidings`).
+    pub fn source(mut self, source: impl Into<String>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// Collects the subscribers, checks them, and starts the bus.
+    ///
+    /// Fails listing every problem: duplicate names (with both locations), `State<T>` that no
+    /// `.state(..)` provides, unknown groups or names, options out of range.
+    pub async fn build(self) -> Result<Bus> {
+        let kind = self.url.as_deref().map_or(Ok(Kind::Memory), transport::parse_url)?;
+        debug_assert_eq!(kind, Kind::Memory);
+        let subscribers = self.select()?;
+        let state = StateMap::new(self.state);
+        check(&subscribers, &state, self.queue_capacity)?;
+
+        let idle = Arc::new(IdleTracker::default());
+        let queues: Vec<_> = subscribers
+            .into_iter()
+            .map(|subscriber| {
+                let queue = SubscriberQueue::new(
+                    Arc::clone(&subscriber.name),
+                    subscriber.group_name().into(),
+                    subscriber.event_name(),
+                    subscriber.options.clone(),
+                    self.queue_capacity,
+                    Arc::clone(&idle),
+                );
+                (subscriber, Arc::new(queue))
+            })
+            .collect();
+        let bus = Bus::new(Inner {
+            lifecycle: AtomicU8::new(0),
+            memory: MemoryTransport::new(queues),
+            state,
+            idle,
+            source: self.source.unwrap_or_else(|| "tidings".to_owned()).into(),
+            shutdown_timeout: self.shutdown_timeout,
+            workers: Mutex::new(Vec::new()),
+        });
+        let workers = bus
+            .memory()
+            .queues
+            .iter()
+            .flat_map(|(subscriber, queue)| {
+                (0..subscriber.options.concurrency)
+                    .map(|_| Arc::clone(&subscriber.handler).spawn_worker(Arc::clone(queue), bus.clone()))
+            })
+            .collect();
+        bus.set_workers(workers);
+        for (subscriber, _) in &bus.memory().queues {
+            tracing::debug!(subscriber = subscriber.name(), group = subscriber.group_name(), event = subscriber.event_name(), "subscriber started");
+        }
+        Ok(bus)
+    }
+
+    /// The subscribers this bus runs: explicit ones, named ones, and (unless `manual`) every
+    /// registered one, filtered by `groups`.
+    fn select(&self) -> Result<Vec<Subscriber>> {
+        let registered: Vec<Subscriber> = subscriber::registered().collect();
+        let mut problems = Vec::new();
+        let mut chosen: Vec<Subscriber> = self.explicit.clone();
+        if self.automatic {
+            chosen.extend(registered.iter().cloned());
+        }
+        for name in &self.by_name {
+            match registered.iter().find(|s| s.name() == name) {
+                Some(_) if self.automatic => {} // already chosen
+                Some(found) => chosen.push(found.clone()),
+                None => problems.push(format!(
+                    "no #[subscriber] is named `{name}`; registered: {}",
+                    list(registered.iter().map(Subscriber::name))
+                )),
+            }
+        }
+        if let Some(groups) = &self.groups {
+            let known: BTreeSet<&str> = chosen.iter().map(Subscriber::group_name).collect();
+            for group in groups.iter().filter(|group| !known.contains(group.as_str())) {
+                problems.push(format!("no subscriber is in group `{group}`; groups: {}", list(known.iter().copied())));
+            }
+            chosen.retain(|s| groups.contains(s.group_name()));
+        }
+        if problems.is_empty() { Ok(chosen) } else { Err(Error::Build(problems)) }
+    }
+}
+
+/// Checks the selected subscribers: unique names, state provided, sane options.
+fn check(subscribers: &[Subscriber], state: &StateMap, queue_capacity: usize) -> Result<()> {
+    let mut problems = Vec::new();
+    if queue_capacity == 0 {
+        problems.push("queue_capacity must be at least 1".to_owned());
+    }
+    let mut seen: HashMap<&str, &Subscriber> = HashMap::new();
+    for subscriber in subscribers {
+        if let Some(first) = seen.insert(subscriber.name(), subscriber) {
+            problems.push(format!(
+                "two subscribers are named `{}`: {} and {}; rename one with `#[subscriber(name = \"..\")]`",
+                subscriber.name(),
+                first.location,
+                subscriber.location
+            ));
+        }
+        for missing in subscriber.handler.requirements().iter().filter(|r| !state.contains(r)) {
+            problems.push(format!(
+                "subscriber `{}` ({}) takes `State<{}>`, but the builder has none; add `.state(..)` with a `{}`",
+                subscriber.name(),
+                subscriber.location,
+                missing.type_name,
+                missing.type_name
+            ));
+        }
+        if subscriber.options.concurrency == 0 {
+            problems.push(format!(
+                "subscriber `{}` ({}) has concurrency 0; it must be at least 1",
+                subscriber.name(),
+                subscriber.location
+            ));
+        }
+    }
+    if problems.is_empty() { Ok(()) } else { Err(Error::Build(problems)) }
+}
+
+fn list<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let names: Vec<String> = names.map(|name| format!("`{name}`")).collect();
+    if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+}
+
+impl std::fmt::Debug for BusBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BusBuilder")
+            .field("url", &self.url)
+            .field("explicit", &self.explicit)
+            .field("automatic", &self.automatic)
+            .field("groups", &self.groups)
+            .finish_non_exhaustive()
+    }
+}

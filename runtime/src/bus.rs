@@ -1,0 +1,216 @@
+//! [`Bus`]: publish events, wait for quiet, inspect stats and dead letters, shut down.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+use crate::builder::BusBuilder;
+use crate::dead_letter::{DeadLetterId, DeadLetters, Envelope};
+use crate::delivery::{Delivery, Meta, Payload};
+use crate::error::{Error, Result};
+use crate::event::{Event, EventId};
+use crate::state::StateMap;
+use crate::stats::Stats;
+use crate::transport::memory::idle::IdleTracker;
+use crate::transport::memory::{MemoryTransport, SubscriberQueue};
+
+/// A running event bus. Cheap to clone; every clone is the same bus.
+///
+/// ```
+/// # use serde::{Deserialize, Serialize};
+/// # use tidings::prelude::*;
+/// # #[derive(Debug, Clone, Serialize, Deserialize, Event)]
+/// # struct OrderPlaced { order_id: u64 }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tidings::Error> {
+/// let bus = Bus::builder().build().await?;
+/// let id = bus.publish(OrderPlaced { order_id: 7 }).await?;
+/// bus.wait_idle().await;
+/// bus.shutdown().await?;
+/// # let _ = id; Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Bus {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) lifecycle: AtomicU8,
+    pub(crate) memory: MemoryTransport,
+    pub(crate) state: StateMap,
+    pub(crate) idle: Arc<IdleTracker>,
+    pub(crate) source: Arc<str>,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) workers: Mutex<Vec<JoinHandle<()>>>,
+}
+
+const RUNNING: u8 = 0;
+const DRAINING: u8 = 1;
+const STOPPED: u8 = 2;
+
+/// Where a published event sits in its causal chain.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Lineage {
+    pub(crate) correlation_id: Option<EventId>,
+    pub(crate) causation_id: Option<EventId>,
+}
+
+impl Bus {
+    /// Starts configuring a bus.
+    pub fn builder() -> BusBuilder {
+        BusBuilder::default()
+    }
+
+    pub(crate) fn new(inner: Inner) -> Self {
+        Bus { inner: Arc::new(inner) }
+    }
+
+    /// Publishes an event to every subscriber of its type and returns its id once each
+    /// subscriber's queue accepted it. Waits while a queue is full.
+    pub async fn publish<E: Event>(&self, event: E) -> Result<EventId> {
+        self.publish_as(event, Lineage::default(), RUNNING).await
+    }
+
+    /// Publishes from inside a handler: also allowed while the bus drains.
+    pub(crate) async fn publish_within<E: Event>(&self, event: E, lineage: Lineage) -> Result<EventId> {
+        self.publish_as(event, lineage, DRAINING).await
+    }
+
+    async fn publish_as<E: Event>(&self, event: E, lineage: Lineage, latest_allowed: u8) -> Result<EventId> {
+        self.check_intake(latest_allowed)?;
+        let id = EventId::new();
+        let queues = self.inner.memory.route(E::NAME);
+        if queues.is_empty() {
+            tracing::trace!(event = E::NAME, %id, "published with no subscriber");
+            return Ok(id);
+        }
+        let meta = self.meta(id, E::VERSION, lineage, event.key().map(|key| key.hash64()));
+        let payload = Payload::Shared(Arc::new(event));
+        let span = tracing::info_span!("tidings.publish", event = E::NAME, %id);
+        self.enqueue_all(queues, meta, payload).instrument(span).await?;
+        Ok(id)
+    }
+
+    /// Publishes an event given as an envelope (its payload JSON-encoded), for bridges and
+    /// producers outside Rust. Subscribers decode it; a payload they cannot decode is
+    /// dead-lettered with the decode error.
+    pub async fn publish_envelope(&self, envelope: Envelope) -> Result<EventId> {
+        self.check_intake(RUNNING)?;
+        let Envelope { id, event_type, version, subject, correlation_id, causation_id, headers, data, .. } = envelope;
+        let queues = self.inner.memory.route(&event_type);
+        let lineage = Lineage { correlation_id, causation_id };
+        let key_hash = subject.as_deref().map(|subject| crate::Key::Str(subject).hash64());
+        let mut meta = self.meta(id, version, lineage, key_hash);
+        meta.subject = subject.map(Arc::from);
+        meta.headers = (!headers.is_empty()).then(|| Arc::new(headers));
+        let span = tracing::info_span!("tidings.publish", event = event_type, %id);
+        self.enqueue_all(queues, meta, Payload::Json(data.into())).instrument(span).await?;
+        Ok(id)
+    }
+
+    fn check_intake(&self, latest_allowed: u8) -> Result<()> {
+        if self.inner.lifecycle.load(Ordering::Acquire) > latest_allowed {
+            return Err(Error::ShutDown);
+        }
+        Ok(())
+    }
+
+    fn meta(&self, id: EventId, version: u32, lineage: Lineage, key_hash: Option<u64>) -> Meta {
+        Meta {
+            id,
+            version,
+            source: Arc::clone(&self.inner.source),
+            subject: None,
+            key_hash,
+            correlation_id: lineage.correlation_id.unwrap_or(id),
+            causation_id: lineage.causation_id,
+            time: SystemTime::now(),
+            published_at: Instant::now(),
+            headers: None,
+        }
+    }
+
+    async fn enqueue_all(&self, queues: &[Arc<SubscriberQueue>], meta: Meta, payload: Payload) -> Result<()> {
+        for queue in queues {
+            let delivery = Delivery { meta: meta.clone(), payload: payload.clone(), attempt: 1, first_failed_at: None };
+            queue.enqueue(delivery).await.map_err(|_| Error::ShutDown)?;
+        }
+        Ok(())
+    }
+
+    /// Returns once every queue is empty and nothing is in flight or waiting to retry.
+    pub async fn wait_idle(&self) {
+        self.inner.idle.wait().await;
+    }
+
+    /// The dead letters of every subscriber.
+    pub fn dead_letters(&self) -> DeadLetters<'_> {
+        DeadLetters { bus: self }
+    }
+
+    pub(crate) async fn replay(&self, id: &DeadLetterId) -> Result<()> {
+        self.check_intake(RUNNING)?;
+        let stored = self.inner.memory.dead_letters.take(id)?;
+        let delivery = Delivery { attempt: 1, first_failed_at: None, ..stored.delivery };
+        stored.queue.enqueue(delivery).await.map_err(|_| Error::ShutDown)
+    }
+
+    /// Counters for every subscriber.
+    pub fn stats(&self) -> Stats {
+        Stats { subscribers: self.inner.memory.queues.iter().map(|(_, queue)| queue.stats()).collect() }
+    }
+
+    /// Stops intake, lets accepted work finish (retries included) within the shutdown timeout,
+    /// then stops the workers. Handlers may still publish follow-ups while the bus drains.
+    ///
+    /// Fails with [`Error::ShutdownTimeout`] if work was still unfinished at the deadline.
+    pub async fn shutdown(&self) -> Result<()> {
+        if self.inner.lifecycle.compare_exchange(RUNNING, DRAINING, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            return Ok(());
+        }
+        let drained = tokio::time::timeout(self.inner.shutdown_timeout, self.wait_idle()).await.is_ok();
+        self.inner.lifecycle.store(STOPPED, Ordering::Release);
+        for (_, queue) in &self.inner.memory.queues {
+            queue.close();
+        }
+        let workers = std::mem::take(&mut *self.inner.workers.lock().expect("workers lock"));
+        for worker in &workers {
+            if !drained {
+                worker.abort();
+            }
+        }
+        for worker in workers {
+            let _ = worker.await;
+        }
+        let unfinished = self.inner.idle.unfinished();
+        match unfinished {
+            0 => Ok(()),
+            unfinished => Err(Error::ShutdownTimeout { unfinished }),
+        }
+    }
+
+    pub(crate) fn memory(&self) -> &MemoryTransport {
+        &self.inner.memory
+    }
+
+    pub(crate) fn state(&self) -> &StateMap {
+        &self.inner.state
+    }
+}
+
+impl fmt::Debug for Bus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let subscribers: Vec<_> = self.inner.memory.queues.iter().map(|(s, _)| s.name()).collect();
+        f.debug_struct("Bus").field("transport", &"memory").field("subscribers", &subscribers).finish()
+    }
+}
+
+impl Bus {
+    pub(crate) fn set_workers(&self, workers: Vec<JoinHandle<()>>) {
+        *self.inner.workers.lock().expect("workers lock") = workers;
+    }
+}

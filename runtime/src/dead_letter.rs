@@ -1,0 +1,169 @@
+//! Dead letters: deliveries that failed for good, kept for inspection, replay or discard.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::time::SystemTime;
+
+use uuid::Uuid;
+
+use crate::bus::Bus;
+use crate::error::Result;
+use crate::event::EventId;
+
+/// The id of one dead letter.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct DeadLetterId(Uuid);
+
+impl DeadLetterId {
+    pub(crate) fn new() -> Self {
+        DeadLetterId(Uuid::now_v7())
+    }
+}
+
+impl fmt::Display for DeadLetterId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Debug for DeadLetterId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DeadLetterId({})", self.0)
+    }
+}
+
+impl FromStr for DeadLetterId {
+    type Err = uuid::Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s).map(DeadLetterId)
+    }
+}
+
+/// An event one subscriber could not handle, with why and when.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DeadLetter {
+    /// This dead letter's id.
+    pub id: DeadLetterId,
+    /// The subscriber that gave up.
+    pub subscriber: String,
+    /// That subscriber's group.
+    pub group: String,
+    /// The event's name.
+    pub event_name: String,
+    /// The last attempt's error (or the decode error).
+    pub error: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When the first attempt failed.
+    pub first_failed_at: SystemTime,
+    /// When the last attempt failed.
+    pub last_failed_at: SystemTime,
+    /// The event as it would travel on the wire.
+    pub envelope: Envelope,
+}
+
+/// An event with its CloudEvents attributes: what brokers carry, and what dead letters keep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Envelope {
+    /// CloudEvents `id`.
+    pub id: EventId,
+    /// CloudEvents `type`: the event name.
+    pub event_type: String,
+    /// The event's schema version.
+    pub version: u32,
+    /// CloudEvents `source`.
+    pub source: String,
+    /// CloudEvents `time`.
+    pub time: SystemTime,
+    /// CloudEvents `subject`: the ordering key.
+    pub subject: Option<String>,
+    /// CloudEvents `datacontenttype`.
+    pub datacontenttype: String,
+    /// First event of the causal chain.
+    pub correlation_id: Option<EventId>,
+    /// The event whose handler published this one.
+    pub causation_id: Option<EventId>,
+    /// W3C trace context.
+    pub traceparent: Option<String>,
+    /// Extra headers.
+    pub headers: BTreeMap<String, String>,
+    /// The payload bytes (JSON).
+    pub data: Vec<u8>,
+}
+
+impl Envelope {
+    /// An envelope for a payload of event `event_type`, version 1, with a fresh id.
+    pub fn new(event_type: impl Into<String>, data: impl Into<Vec<u8>>) -> Self {
+        Envelope {
+            id: EventId::new(),
+            event_type: event_type.into(),
+            version: 1,
+            source: String::new(),
+            time: SystemTime::now(),
+            subject: None,
+            datacontenttype: "application/json".to_owned(),
+            correlation_id: None,
+            causation_id: None,
+            traceparent: None,
+            headers: BTreeMap::new(),
+            data: data.into(),
+        }
+    }
+
+    /// Sets the schema version.
+    pub fn with_version(mut self, version: u32) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// Sets the ordering key.
+    pub fn with_subject(mut self, subject: impl Into<String>) -> Self {
+        self.subject = Some(subject.into());
+        self
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.insert(name.into(), value.into());
+        self
+    }
+
+    /// The payload parsed as JSON, if it is JSON.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.data).ok()
+    }
+}
+
+/// The bus's dead letters: `bus.dead_letters()`.
+#[derive(Debug)]
+pub struct DeadLetters<'a> {
+    pub(crate) bus: &'a Bus,
+}
+
+impl DeadLetters<'_> {
+    /// Every dead letter, oldest first.
+    pub async fn list(&self) -> Result<Vec<DeadLetter>> {
+        Ok(self.bus.memory().dead_letters.list())
+    }
+
+    /// One dead letter.
+    pub async fn get(&self, id: &DeadLetterId) -> Result<Option<DeadLetter>> {
+        Ok(self.bus.memory().dead_letters.get(id))
+    }
+
+    /// Delivers the event again to the subscriber that dead-lettered it (and no other), starting
+    /// from attempt 1. The dead letter is removed; if the event fails again, a new one is made.
+    pub async fn replay(&self, id: &DeadLetterId) -> Result<()> {
+        self.bus.replay(id).await
+    }
+
+    /// Removes a dead letter for good.
+    pub async fn discard(&self, id: &DeadLetterId) -> Result<()> {
+        self.bus.memory().dead_letters.take(id).map(drop)
+    }
+}

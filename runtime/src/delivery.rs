@@ -1,0 +1,119 @@
+//! What travels through a queue: an event (shared or encoded) plus its envelope attributes.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use crate::dead_letter::Envelope;
+use crate::event::{Event, EventId};
+
+/// An event as the publisher handed it over, type-erased so one queue can carry any event.
+pub(crate) trait SharedEvent: Any + Send + Sync {
+    fn to_json(&self) -> serde_json::Result<Vec<u8>>;
+    fn subject(&self) -> Option<String>;
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+}
+
+impl<E: Event> SharedEvent for E {
+    fn to_json(&self) -> serde_json::Result<Vec<u8>> {
+        serde_json::to_vec(self)
+    }
+
+    fn subject(&self) -> Option<String> {
+        self.key().map(|key| key.to_string())
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
+    }
+}
+
+/// The event itself: shared with the publisher (memory) or encoded (raw envelopes, brokers).
+#[derive(Clone)]
+pub(crate) enum Payload {
+    Shared(Arc<dyn SharedEvent>),
+    Json(Arc<[u8]>),
+}
+
+impl Payload {
+    /// The payload as JSON bytes, for dead-letter inspection.
+    pub(crate) fn to_json(&self) -> Vec<u8> {
+        match self {
+            Payload::Shared(event) => event
+                .to_json()
+                .unwrap_or_else(|e| format!("\"<unserializable: {e}>\"").into_bytes()),
+            Payload::Json(bytes) => bytes.to_vec(),
+        }
+    }
+
+    /// The typed event for a subscriber of `E`; the same `Arc` the publisher made when it can be.
+    pub(crate) fn decode<E: Event>(&self, version: u32) -> Result<Arc<E>, String> {
+        if version != E::VERSION {
+            return Err(format!(
+                "cannot decode `{}` version {version}: this subscriber reads version {} only",
+                E::NAME,
+                E::VERSION
+            ));
+        }
+        match self {
+            Payload::Shared(event) => match Arc::clone(event).into_any().downcast::<E>() {
+                Ok(event) => Ok(event),
+                // Another Rust type carries the same name and version: go through its JSON form.
+                Err(_) => Self::from_json(&event.to_json().map_err(|e| e.to_string())?),
+            },
+            Payload::Json(bytes) => Self::from_json(bytes),
+        }
+    }
+
+    fn from_json<E: Event>(bytes: &[u8]) -> Result<Arc<E>, String> {
+        serde_json::from_slice(bytes)
+            .map(Arc::new)
+            .map_err(|e| format!("cannot decode `{}` payload as JSON: {e}", E::NAME))
+    }
+}
+
+impl Delivery {
+    /// The delivery as it would travel on the wire.
+    pub(crate) fn envelope(&self, event_type: &str) -> Envelope {
+        let meta = &self.meta;
+        let subject = match &self.payload {
+            Payload::Shared(event) => event.subject(),
+            Payload::Json(_) => meta.subject.as_deref().map(str::to_owned),
+        };
+        let mut envelope = Envelope::new(event_type, self.payload.to_json()).with_version(meta.version);
+        envelope.id = meta.id;
+        envelope.source = meta.source.to_string();
+        envelope.time = meta.time;
+        envelope.subject = subject;
+        envelope.correlation_id = Some(meta.correlation_id);
+        envelope.causation_id = meta.causation_id;
+        envelope.headers = meta.headers.as_deref().cloned().unwrap_or_default();
+        envelope
+    }
+}
+
+/// Envelope attributes of one event, shared by all its deliveries.
+#[derive(Clone)]
+pub(crate) struct Meta {
+    pub(crate) id: EventId,
+    pub(crate) version: u32,
+    pub(crate) source: Arc<str>,
+    pub(crate) subject: Option<Arc<str>>,
+    pub(crate) key_hash: Option<u64>,
+    pub(crate) correlation_id: EventId,
+    pub(crate) causation_id: Option<EventId>,
+    pub(crate) time: SystemTime,
+    pub(crate) published_at: Instant,
+    pub(crate) headers: Option<Arc<BTreeMap<String, String>>>,
+}
+
+/// One event on its way to one subscriber.
+#[derive(Clone)]
+pub(crate) struct Delivery {
+    pub(crate) meta: Meta,
+    pub(crate) payload: Payload,
+    /// 1 on the first try.
+    pub(crate) attempt: u32,
+    pub(crate) first_failed_at: Option<SystemTime>,
+}
