@@ -1,1 +1,107 @@
-fn main() {}
+//! The order system from the message-queue textbooks, on tidings.
+//!
+//! The order service publishes `OrderPlaced` and is done. Stock, payment, logistics and SMS
+//! notifications each subscribe on their own; none of them is named by the producer.
+//!
+//! ```text
+//! cargo run --example order_demo                     # 10,000 orders on the in-memory bus
+//! cargo run --example order_demo -- --orders 500     # a smaller burst
+//! RUST_LOG=tidings=debug cargo run --example order_demo -- --orders 50
+//! ```
+
+mod events;
+mod logistics;
+mod notify;
+mod payment;
+mod report;
+mod stock;
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+use tidings::Bus;
+
+use events::OrderPlaced;
+use stock::Inventory;
+
+const SKUS: [&str; 4] = ["apple", "pear", "plum", "fig"];
+
+/// Publish a burst of orders and watch stock, payment, logistics and SMS handle them.
+#[derive(Debug, Parser)]
+struct Args {
+    /// How many orders the burst has.
+    #[arg(long, default_value_t = 10_000)]
+    orders: u64,
+
+    /// Every Nth order asks for a SKU nobody sells (a permanent failure, dead-lettered).
+    #[arg(long, default_value_t = 1_000)]
+    unknown_sku_every: u64,
+
+    /// The transport.
+    #[arg(long, env = "TIDINGS_URL", default_value = "memory://")]
+    url: String,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    match run(Args::parse()).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<bool, tidings::Error> {
+    let bus = Bus::builder()
+        .url(&args.url)
+        .source("order-demo")
+        // Absorbs a burst of up to 16k orders per subscriber; a larger one makes publish wait.
+        .queue_capacity(16_384)
+        .state(Inventory::stocked(&SKUS, u64::MAX / 2))
+        .build()
+        .await?;
+    println!("tidings order demo: {} orders on {}\n", args.orders, args.url);
+
+    let started = Instant::now();
+    for order_id in 1..=args.orders {
+        bus.publish(order(order_id, args.unknown_sku_every)).await?;
+    }
+    let published = started.elapsed();
+    println!(
+        "published {} orders in {:.1} ms ({:.0} orders/s); the order service is done",
+        args.orders,
+        published.as_secs_f64() * 1e3,
+        args.orders as f64 / published.as_secs_f64()
+    );
+
+    bus.wait_idle().await;
+    let drained = started.elapsed();
+    println!("every subscriber drained its backlog after {:.2} s\n", drained.as_secs_f64());
+
+    let stats = bus.stats();
+    report::print_stats(&stats);
+    let dead = bus.dead_letters().list().await?;
+    report::print_dead_letters(&dead);
+    bus.shutdown().await?;
+    Ok(report::check(&stats, args.orders))
+}
+
+fn order(order_id: u64, unknown_sku_every: u64) -> OrderPlaced {
+    let sku = if unknown_sku_every > 0 && order_id % unknown_sku_every == 0 {
+        "unicorn"
+    } else {
+        SKUS[(order_id % SKUS.len() as u64) as usize]
+    };
+    OrderPlaced {
+        order_id,
+        customer_phone: format!("+44 7700 9{:05}", order_id % 100_000),
+        sku: sku.to_owned(),
+        qty: 1 + (order_id % 3) as u32,
+        amount_cents: 499 + order_id % 1_000,
+    }
+}

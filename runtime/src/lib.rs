@@ -1,6 +1,8 @@
 #![doc = include_str!("docs/crate.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+extern crate self as tidings; // lets the derive macros be used inside this crate
+
 mod builder;
 mod bus;
 mod context;

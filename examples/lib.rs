@@ -1,0 +1,1 @@
+//! Runnable tidings programs live in this package's `[[example]]` targets.

@@ -1,0 +1,74 @@
+//! The memory transport's hot path allocates at most once per delivered event: the `Arc` that
+//! publish wraps the event in. Counted by a global allocator that wraps the system one.
+
+#![allow(unsafe_code)] // a `GlobalAlloc` impl is unsafe by definition
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tidings::{Bus, Subscriber};
+use tidings_tests::Ping;
+
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: defers to `System` and only adds a relaxed counter increment.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const EVENTS: u64 = 20_000;
+
+#[test]
+fn one_allocation_per_delivered_event_at_most() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    runtime.block_on(async {
+        let bus = Bus::builder()
+            .manual()
+            .subscribe(Subscriber::new("sink", |ping: Arc<Ping>| async move {
+                std::hint::black_box(ping.seq);
+            }))
+            .build()
+            .await
+            .unwrap();
+        // The key's `String` is the test's own allocation: build the events up front.
+        let warm_up: Vec<Ping> = (0..1_000).map(|seq| Ping::new("k", seq)).collect();
+        let events: Vec<Ping> = (0..EVENTS as u32).map(|seq| Ping::new("k", seq)).collect();
+        for ping in warm_up {
+            bus.publish(ping).await.unwrap();
+        }
+        bus.wait_idle().await;
+
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        for ping in events {
+            bus.publish(ping).await.unwrap();
+        }
+        bus.wait_idle().await;
+        let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+
+        let per_event = allocations as f64 / EVENTS as f64;
+        println!("{allocations} allocations for {EVENTS} delivered events: {per_event:.3} per event");
+        assert_eq!(bus.stats().subscribers[0].handled, 1_000 + EVENTS);
+        assert!(per_event <= 1.0, "{per_event:.3} allocations per delivered event");
+    });
+}

@@ -1,0 +1,102 @@
+//! `ordered`: same-key events in publish order; a failing key parks only itself.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tidings::{Backoff, Bus, Context, HandlerError, Subscriber};
+use tidings_tests::{Log, Ping};
+
+#[tokio::test(start_paused = true)]
+async fn same_key_events_are_handled_in_publish_order_across_workers() {
+    let log: Log<(String, u32)> = Log::default();
+    let handler = {
+        let log = log.clone();
+        move |ping: Arc<Ping>| {
+            let log = log.clone();
+            async move {
+                // Uneven handling times would reorder an unordered subscriber.
+                tokio::time::sleep(Duration::from_millis(u64::from(7 * (ping.seq % 3)))).await;
+                log.push((ping.key.clone(), ping.seq));
+            }
+        }
+    };
+    let bus = Bus::builder()
+        .manual()
+        .subscribe(Subscriber::new("ordered", handler).ordered().concurrency(4))
+        .build()
+        .await
+        .unwrap();
+    for seq in 0..30 {
+        for key in ["a", "b", "c", "d"] {
+            bus.publish(Ping::new(key, seq)).await.unwrap();
+        }
+    }
+    bus.wait_idle().await;
+
+    let log = log.items();
+    assert_eq!(log.len(), 120);
+    for key in ["a", "b", "c", "d"] {
+        let seqs: Vec<u32> = log.iter().filter(|(k, _)| k == key).map(|(_, seq)| *seq).collect();
+        assert_eq!(seqs, (0..30).collect::<Vec<_>>(), "key {key}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_key_parks_only_itself() {
+    let log: Log<(String, u32, u32)> = Log::default();
+    let handler = {
+        let log = log.clone();
+        move |ping: Arc<Ping>, ctx: Context| {
+            log.push((ping.key.clone(), ping.seq, ctx.attempt()));
+            let fail = ping.key == "stuck" && ping.seq == 0 && ctx.attempt() < 3;
+            std::future::ready(if fail { Err(HandlerError::msg("not yet")) } else { Ok(()) })
+        }
+    };
+    let bus = Bus::builder()
+        .manual()
+        .subscribe(
+            Subscriber::new("ordered", handler)
+                .ordered()
+                .concurrency(2)
+                .retries(5)
+                .backoff(Backoff::fixed(Duration::from_secs(10))),
+        )
+        .build()
+        .await
+        .unwrap();
+    for seq in 0..3 {
+        bus.publish(Ping::new("stuck", seq)).await.unwrap();
+    }
+    for seq in 0..10 {
+        bus.publish(Ping::new("flowing", seq)).await.unwrap();
+    }
+    bus.wait_idle().await;
+
+    let log = log.items();
+    let stuck: Vec<(u32, u32)> = log.iter().filter(|(k, ..)| k == "stuck").map(|(_, s, a)| (*s, *a)).collect();
+    assert_eq!(stuck, vec![(0, 1), (0, 2), (0, 3), (1, 1), (2, 1)], "the stuck key keeps its order");
+    let second_try = log.iter().position(|(k, s, a)| k == "stuck" && *s == 0 && *a == 2).unwrap();
+    let flowing_done = log.iter().rposition(|(k, ..)| k == "flowing").unwrap();
+    assert!(flowing_done < second_try, "all of `flowing` ran while `stuck` waited for its retry: {log:?}");
+    let stats = bus.stats();
+    assert_eq!((stats.subscribers[0].handled, stats.subscribers[0].retried), (13, 2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dead_lettered_event_releases_its_key() {
+    let log: Log<u32> = Log::default();
+    let handler = {
+        let log = log.clone();
+        move |ping: Arc<Ping>| {
+            log.push(ping.seq);
+            std::future::ready(if ping.seq == 0 { Err(HandlerError::permanent_msg("poison")) } else { Ok(()) })
+        }
+    };
+    let bus = Bus::builder().manual().subscribe(Subscriber::new("ordered", handler).ordered()).build().await.unwrap();
+    for seq in 0..3 {
+        bus.publish(Ping::new("k", seq)).await.unwrap();
+    }
+    bus.wait_idle().await;
+    assert_eq!(log.items(), vec![0, 1, 2]);
+    assert_eq!(bus.dead_letters().list().await.unwrap().len(), 1);
+}
