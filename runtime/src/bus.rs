@@ -172,16 +172,16 @@ impl Bus {
         if self.inner.lifecycle.compare_exchange(RUNNING, DRAINING, Ordering::AcqRel, Ordering::Acquire).is_err() {
             return Ok(());
         }
-        let drained = tokio::time::timeout(self.inner.shutdown_timeout, self.wait_idle()).await.is_ok();
+        let _ = tokio::time::timeout(self.inner.shutdown_timeout, self.wait_idle()).await;
         self.inner.lifecycle.store(STOPPED, Ordering::Release);
         for (_, queue) in &self.inner.memory.queues {
             queue.close();
         }
+        // Once drained the workers are idle, so stopping them loses nothing; past the deadline
+        // whatever they still run is abandoned and reported below.
         let workers = std::mem::take(&mut *self.inner.workers.lock().expect("workers lock"));
         for worker in &workers {
-            if !drained {
-                worker.abort();
-            }
+            worker.abort();
         }
         for worker in workers {
             let _ = worker.await;

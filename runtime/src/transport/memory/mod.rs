@@ -5,6 +5,7 @@ mod dead_letters;
 pub(crate) mod idle;
 mod queue;
 mod rate;
+mod ready;
 pub(crate) mod worker;
 
 use std::collections::HashMap;

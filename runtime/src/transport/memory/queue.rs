@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 
 use super::idle::IdleTracker;
 use super::rate::RateLimiter;
+use super::ready::ReadyQueue;
 use crate::delivery::Delivery;
 use crate::options::Options;
 use crate::stats::{Latency, SubscriberStats};
@@ -27,8 +28,7 @@ pub(crate) struct SubscriberQueue {
     /// One permit per accepted delivery not yet handled or dead-lettered: bounds memory under
     /// any burst, retries and parked keys included.
     capacity: Semaphore,
-    ready_tx: async_channel::Sender<Delivery>,
-    ready_rx: async_channel::Receiver<Delivery>,
+    ready: ReadyQueue,
     /// For `ordered`: keys with a delivery running or waiting to retry, and what queues behind it.
     lanes: Option<Mutex<HashMap<u64, VecDeque<Delivery>>>>,
     idle: Arc<IdleTracker>,
@@ -56,7 +56,6 @@ impl SubscriberQueue {
         capacity: usize,
         idle: Arc<IdleTracker>,
     ) -> Self {
-        let (ready_tx, ready_rx) = async_channel::bounded(capacity);
         SubscriberQueue {
             name,
             group,
@@ -65,8 +64,7 @@ impl SubscriberQueue {
             lanes: options.ordered.then(|| Mutex::new(HashMap::new())),
             options,
             capacity: Semaphore::new(capacity),
-            ready_tx,
-            ready_rx,
+            ready: ReadyQueue::default(),
             idle,
             counters: Counters {
                 latency: Mutex::new(Histogram::new_with_bounds(1, 3_600_000_000, 2).ok()),
@@ -92,9 +90,9 @@ impl SubscriberQueue {
         Ok(())
     }
 
-    /// The next delivery to attempt; `None` once the queue is closed and empty.
-    pub(crate) async fn next(&self) -> Option<Delivery> {
-        self.ready_rx.recv().await.ok()
+    /// The next delivery to attempt.
+    pub(crate) async fn next(&self) -> Delivery {
+        self.ready.pop().await
     }
 
     /// Brings a delivery back after its backoff; its key stays parked until then.
@@ -128,15 +126,12 @@ impl SubscriberQueue {
     }
 
     fn push_ready(&self, delivery: Delivery) {
-        // Never full: every delivery holds one of `capacity` permits, and the channel has as many
-        // slots. An error means the bus stopped, and then the delivery is abandoned on purpose.
-        let _ = self.ready_tx.try_send(delivery);
+        self.ready.push(delivery);
     }
 
-    /// Stops the workers once the queue is empty.
+    /// Refuses further deliveries: publishers waiting for room get `Closed`.
     pub(crate) fn close(&self) {
         self.capacity.close();
-        self.ready_tx.close();
     }
 
     pub(crate) fn record_latency(&self, latency: Duration) {

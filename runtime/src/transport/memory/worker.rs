@@ -24,7 +24,8 @@ pub(crate) struct Failure {
 }
 
 pub(crate) async fn run<H: Handler<Args>, Args: 'static>(typed: Arc<Typed<H, Args>>, queue: Arc<SubscriberQueue>, bus: Bus) {
-    while let Some(mut delivery) = queue.next().await {
+    loop {
+        let mut delivery = queue.next().await;
         if let Some(limiter) = &queue.limiter {
             limiter.acquire().await;
         }
