@@ -19,12 +19,18 @@ pub(crate) fn parse_options(tokens: TokenStream) -> syn::Result<Options> {
 /// An option's name as written: `retries`, or `a::b` for a path.
 pub(crate) fn option_name(meta: &Meta) -> String {
     let segments = meta.path().segments.iter();
-    segments.map(|segment| segment.ident.to_string()).collect::<Vec<_>>().join("::")
+    segments
+        .map(|segment| segment.ident.to_string())
+        .collect::<Vec<_>>()
+        .join("::")
 }
 
 /// Reports an option that is none of `valid`, listing those that are.
 pub(crate) fn unknown(meta: &Meta, valid: &[&str], cx: &Ctxt) {
-    let listed = valid.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>();
+    let listed = valid
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>();
     let expected = match listed.as_slice() {
         [one] => format!("expected {one}"),
         _ => format!("expected one of: {}", listed.join(", ")),
@@ -44,7 +50,10 @@ impl Seen {
         if self.0.insert(name.clone()) {
             return true;
         }
-        cx.error_spanned_by(meta.path(), format!("duplicate option `{name}`: give it once"));
+        cx.error_spanned_by(
+            meta.path(),
+            format!("duplicate option `{name}`: give it once"),
+        );
         false
     }
 }
@@ -72,7 +81,12 @@ pub(crate) fn flag(meta: &Meta, cx: &Ctxt) -> Option<bool> {
         (_, Some(Lit::Bool(lit))) => Some(lit.value),
         _ => {
             let name = option_name(meta);
-            wrong_form(meta, "no value or a bool", &format!("{name}` or `{name} = false"), cx)
+            wrong_form(
+                meta,
+                "no value or a bool",
+                &format!("{name}` or `{name} = false"),
+                cx,
+            )
         }
     }
 }

@@ -59,4 +59,62 @@ pub mod __private {
     pub fn unwrap_or_clone<E: Clone>(event: Arc<E>) -> E {
         Arc::unwrap_or_clone(event)
     }
+
+    /// Fails to compile, at the caller's span, unless `T` can be a handler's `State<T>`.
+    pub const fn assert_state<T: Clone + Send + Sync + 'static>() {}
+
+    /// The event type `E`, return type `R` and tuple of `State<T>` types `S` of a `#[subscriber]`
+    /// fn. The macro calls `(&&HandlerTypes::<E, R, S>::of()).build(..)`: method lookup picks
+    /// [`BuildSubscriber`] when all are valid and [`SkipSubscriber`] otherwise (autoref
+    /// specialization), so a wrong type is reported once, by the `assert_*` function at the
+    /// user's type, and not again as "closure cannot handle events" at the attribute.
+    #[derive(Debug)]
+    pub struct HandlerTypes<E, R, S>(std::marker::PhantomData<(E, R, S)>);
+
+    impl<E, R, S> HandlerTypes<E, R, S> {
+        pub const fn of() -> Self {
+            HandlerTypes(std::marker::PhantomData)
+        }
+    }
+
+    /// A tuple of types that can all be `State<T>`.
+    pub trait StateTypes {}
+
+    macro_rules! state_types {
+        ($($state:ident),*) => {
+            impl<$($state: Clone + Send + Sync + 'static),*> StateTypes for ($($state,)*) {}
+        };
+    }
+    state_types!();
+    state_types!(S1);
+    state_types!(S1, S2);
+    state_types!(S1, S2, S3);
+    state_types!(S1, S2, S3, S4);
+    state_types!(S1, S2, S3, S4, S5);
+    state_types!(S1, S2, S3, S4, S5, S6);
+    state_types!(S1, S2, S3, S4, S5, S6, S7);
+    state_types!(S1, S2, S3, S4, S5, S6, S7, S8);
+
+    pub trait BuildSubscriber {
+        fn build<H: crate::Handler<Args>, Args: 'static>(
+            &self,
+            name: &'static str,
+            file: &'static str,
+            line: u32,
+            handler: H,
+        ) -> Subscriber {
+            Subscriber::__from_macro(name, file, line, handler)
+        }
+    }
+
+    impl<E: Event, R: IntoHandlerResult, S: StateTypes> BuildSubscriber for &HandlerTypes<E, R, S> {}
+
+    pub trait SkipSubscriber {
+        /// Only chosen when an assertion already failed to compile, so never runs.
+        fn build<H>(&self, name: &'static str, _file: &'static str, _line: u32, _handler: H) -> Subscriber {
+            unreachable!("subscriber `{name}` has invalid types but compiled")
+        }
+    }
+
+    impl<E, R, S> SkipSubscriber for HandlerTypes<E, R, S> {}
 }

@@ -24,10 +24,17 @@ pub(crate) fn type_attrs(attrs: &[Attribute], cx: &Ctxt) -> TypeAttrs {
     let mut seen = Seen::default();
     for option in event_options(attrs, cx) {
         match meta::option_name(&option).as_str() {
-            "name" if seen.first(&option, cx) => found.name = meta::string(&option, "name = \"orders.placed\"", cx),
-            "version" if seen.first(&option, cx) => found.version = meta::integer(&option, "version = 1", cx),
+            "name" if seen.first(&option, cx) => {
+                found.name = meta::string(&option, "name = \"orders.placed\"", cx)
+            }
+            "version" if seen.first(&option, cx) => {
+                found.version = meta::integer(&option, "version = 1", cx)
+            }
             "name" | "version" => {}
-            "key" => cx.error_spanned_by(option, "`key` goes on a field: `#[event(key)] order_id: u64`"),
+            "key" => cx.error_spanned_by(
+                option,
+                "`key` goes on a field: `#[event(key)] order_id: u64`",
+            ),
             _ => meta::unknown(&option, &["name", "version"], cx),
         }
     }
@@ -57,7 +64,10 @@ pub(crate) fn field_attrs(attrs: &[Attribute], cx: &Ctxt) -> FieldAttrs {
 fn event_options(attrs: &[Attribute], cx: &Ctxt) -> Vec<Meta> {
     let mut options = Vec::new();
     for attr in attrs.iter().filter(|attr| attr.path().is_ident("event")) {
-        let parsed = attr.meta.require_list().and_then(|list| meta::parse_options(list.tokens.clone()));
+        let parsed = attr
+            .meta
+            .require_list()
+            .and_then(|list| meta::parse_options(list.tokens.clone()));
         match parsed {
             Ok(parsed) => options.extend(parsed),
             Err(error) => cx.syn_error(error),

@@ -7,7 +7,10 @@ pub(crate) fn check_name(name: &str, what: &str, example: &str) -> Result<(), St
     if name.is_empty() {
         return Err(format!("the {what} is empty: {RULE}, like `{example}`"));
     }
-    match name.chars().find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))) {
+    match name
+        .chars()
+        .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+    {
         None => Ok(()),
         Some(bad) => Err(format!(
             "invalid {what} `{name}`: {bad:?} is not allowed; {RULE}, like `{example}`"
@@ -22,7 +25,11 @@ mod tests {
     #[test]
     fn accepts_letters_digits_underscore_dot_dash() {
         for name in ["orders.placed", "a", "A-1_b.c", "order_placed", "v2", "..."] {
-            assert_eq!(check_name(name, "event name", "orders.placed"), Ok(()), "{name}");
+            assert_eq!(
+                check_name(name, "event name", "orders.placed"),
+                Ok(()),
+                "{name}"
+            );
         }
     }
 

@@ -1,0 +1,10 @@
+use serde::{Deserialize, Serialize};
+use tidings::Event;
+
+#[derive(Debug, Clone, Serialize, Deserialize, Event)]
+#[event(nmae = "orders.placed")]
+struct OrderPlaced {
+    order_id: u64,
+}
+
+fn main() {}

@@ -1,0 +1,14 @@
+use serde::{Deserialize, Serialize};
+use tidings::prelude::*;
+
+#[derive(Debug, Clone, Serialize, Deserialize, Event)]
+pub struct OrderPlaced {
+    pub order_id: u64,
+}
+
+#[subscriber]
+async fn reserve_stock(_order: &OrderPlaced) -> Result<(), u32> {
+    Ok(())
+}
+
+fn main() {}
