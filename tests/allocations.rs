@@ -41,7 +41,10 @@ const EVENTS: u64 = 20_000;
 
 #[test]
 fn one_allocation_per_delivered_event_at_most() {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let bus = Bus::builder()
             .manual()
@@ -67,8 +70,13 @@ fn one_allocation_per_delivered_event_at_most() {
         let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
 
         let per_event = allocations as f64 / EVENTS as f64;
-        println!("{allocations} allocations for {EVENTS} delivered events: {per_event:.3} per event");
+        println!(
+            "{allocations} allocations for {EVENTS} delivered events: {per_event:.3} per event"
+        );
         assert_eq!(bus.stats().subscribers[0].handled, 1_000 + EVENTS);
-        assert!(per_event <= 1.0, "{per_event:.3} allocations per delivered event");
+        assert!(
+            per_event <= 1.0,
+            "{per_event:.3} allocations per delivered event"
+        );
     });
 }

@@ -50,7 +50,10 @@ pub struct Ping {
 
 impl Ping {
     pub fn new(key: &str, seq: u32) -> Self {
-        Ping { key: key.to_owned(), seq }
+        Ping {
+            key: key.to_owned(),
+            seq,
+        }
     }
 }
 

@@ -7,6 +7,10 @@ use crate::events::{OrderShipped, StockReserved};
 #[subscriber(group = "logistics", ordered, concurrency = 16)]
 async fn ship_order(reserved: &StockReserved, ctx: &Context) -> Result<(), HandlerError> {
     let tracking = format!("TRK-{:08}", reserved.order_id);
-    ctx.publish(OrderShipped { order_id: reserved.order_id, tracking }).await?;
+    ctx.publish(OrderShipped {
+        order_id: reserved.order_id,
+        tracking,
+    })
+    .await?;
     Ok(())
 }

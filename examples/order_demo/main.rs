@@ -45,7 +45,9 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
     match run(Args::parse()).await {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
@@ -65,7 +67,10 @@ async fn run(args: Args) -> Result<bool, tidings::Error> {
         .state(Inventory::stocked(&SKUS, u64::MAX / 2))
         .build()
         .await?;
-    println!("tidings order demo: {} orders on {}\n", args.orders, args.url);
+    println!(
+        "tidings order demo: {} orders on {}\n",
+        args.orders, args.url
+    );
 
     let started = Instant::now();
     for order_id in 1..=args.orders {
@@ -81,7 +86,10 @@ async fn run(args: Args) -> Result<bool, tidings::Error> {
 
     bus.wait_idle().await;
     let drained = started.elapsed();
-    println!("every subscriber drained its backlog after {:.2} s\n", drained.as_secs_f64());
+    println!(
+        "every subscriber drained its backlog after {:.2} s\n",
+        drained.as_secs_f64()
+    );
 
     let stats = bus.stats();
     report::print_stats(&stats);
@@ -92,7 +100,7 @@ async fn run(args: Args) -> Result<bool, tidings::Error> {
 }
 
 fn order(order_id: u64, unknown_sku_every: u64) -> OrderPlaced {
-    let sku = if unknown_sku_every > 0 && order_id % unknown_sku_every == 0 {
+    let sku = if unknown_sku_every > 0 && order_id.is_multiple_of(unknown_sku_every) {
         "unicorn"
     } else {
         SKUS[(order_id % SKUS.len() as u64) as usize]

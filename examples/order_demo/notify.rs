@@ -12,10 +12,16 @@ use crate::events::{OrderPlaced, OrderShipped};
 
 #[subscriber(group = "notify", rate = "2500/s", concurrency = 8)]
 async fn sms_order_received(order: Arc<OrderPlaced>) {
-    let _sms = format!("Thanks! Order {} is confirmed. Sent to {}", order.order_id, order.customer_phone);
+    let _sms = format!(
+        "Thanks! Order {} is confirmed. Sent to {}",
+        order.order_id, order.customer_phone
+    );
 }
 
 #[subscriber(group = "notify", concurrency = 8)]
 async fn sms_order_shipped(shipped: &OrderShipped) {
-    let _sms = format!("Order {} is on its way: {}", shipped.order_id, shipped.tracking);
+    let _sms = format!(
+        "Order {} is on its way: {}",
+        shipped.order_id, shipped.tracking
+    );
 }

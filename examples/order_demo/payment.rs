@@ -10,6 +10,10 @@ use crate::events::{OrderPlaced, PaymentCaptured};
 #[subscriber(group = "payment", retries = 3, timeout = "5s", concurrency = 32)]
 async fn capture_payment(order: &OrderPlaced, ctx: &Context) -> Result<(), HandlerError> {
     tokio::time::sleep(Duration::from_millis(1)).await;
-    ctx.publish(PaymentCaptured { order_id: order.order_id, amount_cents: order.amount_cents }).await?;
+    ctx.publish(PaymentCaptured {
+        order_id: order.order_id,
+        amount_cents: order.amount_cents,
+    })
+    .await?;
     Ok(())
 }

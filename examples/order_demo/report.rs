@@ -4,13 +4,17 @@ use std::time::Duration;
 
 use tidings::{DeadLetter, Stats};
 
-pub fn print_stats(stats: &Stats) {
+pub(crate) fn print_stats(stats: &Stats) {
     println!(
         "{:<20} {:<10} {:<18} {:>8} {:>8} {:>6} {:>9} {:>9}",
         "subscriber", "group", "event", "handled", "retried", "dead", "p50", "p99"
     );
     for s in &stats.subscribers {
-        let (p50, p99) = s.latency.map_or((String::from("-"), String::from("-")), |l| (ms(l.p50), ms(l.p99)));
+        let (p50, p99) = s
+            .latency
+            .map_or((String::from("-"), String::from("-")), |l| {
+                (ms(l.p50), ms(l.p99))
+            });
         println!(
             "{:<20} {:<10} {:<18} {:>8} {:>8} {:>6} {:>9} {:>9}",
             s.name, s.group, s.event, s.handled, s.retried, s.dead_lettered, p50, p99
@@ -19,26 +23,40 @@ pub fn print_stats(stats: &Stats) {
     println!("(latency: publish → handled, queueing and retries included)\n");
 }
 
-pub fn print_dead_letters(dead: &[DeadLetter]) {
+pub(crate) fn print_dead_letters(dead: &[DeadLetter]) {
     println!("{} dead letters", dead.len());
     for letter in dead.iter().take(5) {
-        let payload = letter.envelope.json().map_or_else(String::new, |json| json.to_string());
+        let payload = letter
+            .envelope
+            .json()
+            .map_or_else(String::new, |json| json.to_string());
         println!(
             "  {} {} after {} attempt(s): {}\n    {payload}",
             letter.subscriber, letter.event_name, letter.attempts, letter.error
         );
     }
     if dead.len() > 5 {
-        println!("  … and {} more (inspect them with `bus.dead_letters()`)", dead.len() - 5);
+        println!(
+            "  … and {} more (inspect them with `bus.dead_letters()`)",
+            dead.len() - 5
+        );
     }
 }
 
 /// Nothing lost: every order was handled or dead-lettered by each of its subscribers.
-pub fn check(stats: &Stats, orders: u64) -> bool {
+pub(crate) fn check(stats: &Stats, orders: u64) -> bool {
     let mut ok = true;
-    for s in stats.subscribers.iter().filter(|s| s.event == "orders.placed") {
+    for s in stats
+        .subscribers
+        .iter()
+        .filter(|s| s.event == "orders.placed")
+    {
         if s.handled + s.dead_lettered != orders {
-            eprintln!("{} accounted for {} of {orders} orders", s.name, s.handled + s.dead_lettered);
+            eprintln!(
+                "{} accounted for {} of {orders} orders",
+                s.name,
+                s.handled + s.dead_lettered
+            );
             ok = false;
         }
     }

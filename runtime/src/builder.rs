@@ -54,7 +54,10 @@ impl BusBuilder {
     /// A value handlers receive as `State<T>` (one per type; a second value of a type replaces
     /// the first).
     pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
-        self.state.insert(TypeId::of::<T>(), Box::new(value) as Box<dyn Any + Send + Sync>);
+        self.state.insert(
+            TypeId::of::<T>(),
+            Box::new(value) as Box<dyn Any + Send + Sync>,
+        );
         self
     }
 
@@ -111,7 +114,10 @@ impl BusBuilder {
     /// Fails listing every problem: duplicate names (with both locations), `State<T>` that no
     /// `.state(..)` provides, unknown groups or names, options out of range.
     pub async fn build(self) -> Result<Bus> {
-        let kind = self.url.as_deref().map_or(Ok(Kind::Memory), transport::parse_url)?;
+        let kind = self
+            .url
+            .as_deref()
+            .map_or(Ok(Kind::Memory), transport::parse_url)?;
         debug_assert_eq!(kind, Kind::Memory);
         let subscribers = self.select()?;
         let state = StateMap::new(self.state);
@@ -146,13 +152,19 @@ impl BusBuilder {
             .queues
             .iter()
             .flat_map(|(subscriber, queue)| {
-                (0..subscriber.options.concurrency)
-                    .map(|_| Arc::clone(&subscriber.handler).spawn_worker(Arc::clone(queue), bus.clone()))
+                (0..subscriber.options.concurrency).map(|_| {
+                    Arc::clone(&subscriber.handler).spawn_worker(Arc::clone(queue), bus.clone())
+                })
             })
             .collect();
         bus.set_workers(workers);
         for (subscriber, _) in &bus.memory().queues {
-            tracing::debug!(subscriber = subscriber.name(), group = subscriber.group_name(), event = subscriber.event_name(), "subscriber started");
+            tracing::debug!(
+                subscriber = subscriber.name(),
+                group = subscriber.group_name(),
+                event = subscriber.event_name(),
+                "subscriber started"
+            );
         }
         Ok(bus)
     }
@@ -178,12 +190,22 @@ impl BusBuilder {
         }
         if let Some(groups) = &self.groups {
             let known: BTreeSet<&str> = chosen.iter().map(Subscriber::group_name).collect();
-            for group in groups.iter().filter(|group| !known.contains(group.as_str())) {
-                problems.push(format!("no subscriber is in group `{group}`; groups: {}", list(known.iter().copied())));
+            for group in groups
+                .iter()
+                .filter(|group| !known.contains(group.as_str()))
+            {
+                problems.push(format!(
+                    "no subscriber is in group `{group}`; groups: {}",
+                    list(known.iter().copied())
+                ));
             }
             chosen.retain(|s| groups.contains(s.group_name()));
         }
-        if problems.is_empty() { Ok(chosen) } else { Err(Error::Build(problems)) }
+        if problems.is_empty() {
+            Ok(chosen)
+        } else {
+            Err(Error::Build(problems))
+        }
     }
 }
 
@@ -203,7 +225,12 @@ fn check(subscribers: &[Subscriber], state: &StateMap, queue_capacity: usize) ->
                 subscriber.location
             ));
         }
-        for missing in subscriber.handler.requirements().iter().filter(|r| !state.contains(r)) {
+        for missing in subscriber
+            .handler
+            .requirements()
+            .iter()
+            .filter(|r| !state.contains(r))
+        {
             problems.push(format!(
                 "subscriber `{}` ({}) takes `State<{}>`, but the builder has none; add `.state(..)` with a `{}`",
                 subscriber.name(),
@@ -220,12 +247,20 @@ fn check(subscribers: &[Subscriber], state: &StateMap, queue_capacity: usize) ->
             ));
         }
     }
-    if problems.is_empty() { Ok(()) } else { Err(Error::Build(problems)) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Build(problems))
+    }
 }
 
 fn list<'a>(names: impl Iterator<Item = &'a str>) -> String {
     let names: Vec<String> = names.map(|name| format!("`{name}`")).collect();
-    if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
 }
 
 impl std::fmt::Debug for BusBuilder {

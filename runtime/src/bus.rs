@@ -66,7 +66,9 @@ impl Bus {
     }
 
     pub(crate) fn new(inner: Inner) -> Self {
-        Bus { inner: Arc::new(inner) }
+        Bus {
+            inner: Arc::new(inner),
+        }
     }
 
     /// Publishes an event to every subscriber of its type and returns its id once each
@@ -76,11 +78,20 @@ impl Bus {
     }
 
     /// Publishes from inside a handler: also allowed while the bus drains.
-    pub(crate) async fn publish_within<E: Event>(&self, event: E, lineage: Lineage) -> Result<EventId> {
+    pub(crate) async fn publish_within<E: Event>(
+        &self,
+        event: E,
+        lineage: Lineage,
+    ) -> Result<EventId> {
         self.publish_as(event, lineage, DRAINING).await
     }
 
-    async fn publish_as<E: Event>(&self, event: E, lineage: Lineage, latest_allowed: u8) -> Result<EventId> {
+    async fn publish_as<E: Event>(
+        &self,
+        event: E,
+        lineage: Lineage,
+        latest_allowed: u8,
+    ) -> Result<EventId> {
         self.check_intake(latest_allowed)?;
         let id = EventId::new();
         let queues = self.inner.memory.route(E::NAME);
@@ -91,7 +102,9 @@ impl Bus {
         let meta = self.meta(id, E::VERSION, lineage, event.key().map(|key| key.hash64()));
         let payload = Payload::Shared(Arc::new(event));
         let span = tracing::info_span!("tidings.publish", event = E::NAME, %id);
-        self.enqueue_all(queues, meta, payload).instrument(span).await?;
+        self.enqueue_all(queues, meta, payload)
+            .instrument(span)
+            .await?;
         Ok(id)
     }
 
@@ -100,15 +113,32 @@ impl Bus {
     /// dead-lettered with the decode error.
     pub async fn publish_envelope(&self, envelope: Envelope) -> Result<EventId> {
         self.check_intake(RUNNING)?;
-        let Envelope { id, event_type, version, subject, correlation_id, causation_id, headers, data, .. } = envelope;
+        let Envelope {
+            id,
+            event_type,
+            version,
+            subject,
+            correlation_id,
+            causation_id,
+            headers,
+            data,
+            ..
+        } = envelope;
         let queues = self.inner.memory.route(&event_type);
-        let lineage = Lineage { correlation_id, causation_id };
-        let key_hash = subject.as_deref().map(|subject| crate::Key::Str(subject).hash64());
+        let lineage = Lineage {
+            correlation_id,
+            causation_id,
+        };
+        let key_hash = subject
+            .as_deref()
+            .map(|subject| crate::Key::Str(subject).hash64());
         let mut meta = self.meta(id, version, lineage, key_hash);
         meta.subject = subject.map(Arc::from);
         meta.headers = (!headers.is_empty()).then(|| Arc::new(headers));
         let span = tracing::info_span!("tidings.publish", event = event_type, %id);
-        self.enqueue_all(queues, meta, Payload::Json(data.into())).instrument(span).await?;
+        self.enqueue_all(queues, meta, Payload::Json(data.into()))
+            .instrument(span)
+            .await?;
         Ok(id)
     }
 
@@ -134,9 +164,19 @@ impl Bus {
         }
     }
 
-    async fn enqueue_all(&self, queues: &[Arc<SubscriberQueue>], meta: Meta, payload: Payload) -> Result<()> {
+    async fn enqueue_all(
+        &self,
+        queues: &[Arc<SubscriberQueue>],
+        meta: Meta,
+        payload: Payload,
+    ) -> Result<()> {
         for queue in queues {
-            let delivery = Delivery { meta: meta.clone(), payload: payload.clone(), attempt: 1, first_failed_at: None };
+            let delivery = Delivery {
+                meta: meta.clone(),
+                payload: payload.clone(),
+                attempt: 1,
+                first_failed_at: None,
+            };
             queue.enqueue(delivery).await.map_err(|_| Error::ShutDown)?;
         }
         Ok(())
@@ -155,13 +195,29 @@ impl Bus {
     pub(crate) async fn replay(&self, id: &DeadLetterId) -> Result<()> {
         self.check_intake(RUNNING)?;
         let stored = self.inner.memory.dead_letters.take(id)?;
-        let delivery = Delivery { attempt: 1, first_failed_at: None, ..stored.delivery };
-        stored.queue.enqueue(delivery).await.map_err(|_| Error::ShutDown)
+        let delivery = Delivery {
+            attempt: 1,
+            first_failed_at: None,
+            ..stored.delivery
+        };
+        stored
+            .queue
+            .enqueue(delivery)
+            .await
+            .map_err(|_| Error::ShutDown)
     }
 
     /// Counters for every subscriber.
     pub fn stats(&self) -> Stats {
-        Stats { subscribers: self.inner.memory.queues.iter().map(|(_, queue)| queue.stats()).collect() }
+        Stats {
+            subscribers: self
+                .inner
+                .memory
+                .queues
+                .iter()
+                .map(|(_, queue)| queue.stats())
+                .collect(),
+        }
     }
 
     /// Stops intake, lets accepted work finish (retries included) within the shutdown timeout,
@@ -169,7 +225,12 @@ impl Bus {
     ///
     /// Fails with [`Error::ShutdownTimeout`] if work was still unfinished at the deadline.
     pub async fn shutdown(&self) -> Result<()> {
-        if self.inner.lifecycle.compare_exchange(RUNNING, DRAINING, Ordering::AcqRel, Ordering::Acquire).is_err() {
+        if self
+            .inner
+            .lifecycle
+            .compare_exchange(RUNNING, DRAINING, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
             return Ok(());
         }
         let _ = tokio::time::timeout(self.inner.shutdown_timeout, self.wait_idle()).await;
@@ -204,8 +265,17 @@ impl Bus {
 
 impl fmt::Debug for Bus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let subscribers: Vec<_> = self.inner.memory.queues.iter().map(|(s, _)| s.name()).collect();
-        f.debug_struct("Bus").field("transport", &"memory").field("subscribers", &subscribers).finish()
+        let subscribers: Vec<_> = self
+            .inner
+            .memory
+            .queues
+            .iter()
+            .map(|(s, _)| s.name())
+            .collect();
+        f.debug_struct("Bus")
+            .field("transport", &"memory")
+            .field("subscribers", &subscribers)
+            .finish()
     }
 }
 

@@ -23,7 +23,12 @@ pub struct Context {
 
 impl Context {
     pub(crate) fn new(bus: Bus, subscriber: Arc<str>, meta: Meta, attempt: u32) -> Self {
-        Context { bus, subscriber, meta, attempt }
+        Context {
+            bus,
+            subscriber,
+            meta,
+            attempt,
+        }
     }
 
     /// The id of the event being handled.
@@ -65,7 +70,10 @@ impl Context {
     /// this event as its cause. Allowed while the bus drains during shutdown, so a chain that
     /// was accepted can finish.
     pub async fn publish<E: Event>(&self, event: E) -> Result<EventId> {
-        let lineage = Lineage { correlation_id: Some(self.meta.correlation_id), causation_id: Some(self.meta.id) };
+        let lineage = Lineage {
+            correlation_id: Some(self.meta.correlation_id),
+            causation_id: Some(self.meta.id),
+        };
         self.bus.publish_within(event, lineage).await
     }
 
@@ -103,7 +111,10 @@ impl<'a> Headers<'a> {
 
     /// Every header, sorted by name.
     pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
-        self.0.into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.0
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// Whether there are none.

@@ -12,7 +12,9 @@ use crate::error::Result;
 use crate::event::EventId;
 
 /// The id of one dead letter.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct DeadLetterId(Uuid);
 

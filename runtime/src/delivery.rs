@@ -81,7 +81,8 @@ impl Delivery {
             Payload::Shared(event) => event.subject(),
             Payload::Json(_) => meta.subject.as_deref().map(str::to_owned),
         };
-        let mut envelope = Envelope::new(event_type, self.payload.to_json()).with_version(meta.version);
+        let mut envelope =
+            Envelope::new(event_type, self.payload.to_json()).with_version(meta.version);
         envelope.id = meta.id;
         envelope.source = meta.source.to_string();
         envelope.time = meta.time;

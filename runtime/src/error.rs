@@ -76,12 +76,18 @@ pub struct HandlerError {
 impl HandlerError {
     /// A failure worth retrying (the default for any error).
     pub fn retryable(error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
-        HandlerError { permanent: false, source: error.into() }
+        HandlerError {
+            permanent: false,
+            source: error.into(),
+        }
     }
 
     /// A failure that retrying cannot fix: the event goes straight to dead letters.
     pub fn permanent(error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
-        HandlerError { permanent: true, source: error.into() }
+        HandlerError {
+            permanent: true,
+            source: error.into(),
+        }
     }
 
     /// A retryable failure from a message.

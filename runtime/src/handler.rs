@@ -84,7 +84,10 @@ impl FromContext for Context {
 impl<T: Clone + Send + Sync + 'static> FromContext for State<T> {
     fn from_context(ctx: &Context) -> Self {
         State(ctx.state().get::<T>().unwrap_or_else(|| {
-            panic!("State<{}> was checked by build() but is missing", std::any::type_name::<T>())
+            panic!(
+                "State<{}> was checked by build() but is missing",
+                std::any::type_name::<T>()
+            )
         }))
     }
 

@@ -1,8 +1,6 @@
 #![doc = include_str!("docs/crate.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-extern crate self as tidings; // lets the derive macros be used inside this crate
-
 mod builder;
 mod bus;
 mod context;
@@ -47,7 +45,9 @@ pub mod __private {
     pub use inventory;
 
     pub use crate::subscriber::Registration;
-    pub use crate::{AsKey, Backoff, Context, Event, IntoHandlerResult, Key, Rate, State, Subscriber};
+    pub use crate::{
+        AsKey, Backoff, Context, Event, IntoHandlerResult, Key, Rate, State, Subscriber,
+    };
 
     /// Fails to compile, at the caller's span, unless `E` is an event.
     pub const fn assert_event<E: Event>() {}
@@ -111,7 +111,13 @@ pub mod __private {
 
     pub trait SkipSubscriber {
         /// Only chosen when an assertion already failed to compile, so never runs.
-        fn build<H>(&self, name: &'static str, _file: &'static str, _line: u32, _handler: H) -> Subscriber {
+        fn build<H>(
+            &self,
+            name: &'static str,
+            _file: &'static str,
+            _line: u32,
+            _handler: H,
+        ) -> Subscriber {
             unreachable!("subscriber `{name}` has invalid types but compiled")
         }
     }

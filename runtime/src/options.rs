@@ -55,7 +55,10 @@ impl Rate {
     /// # Panics
     /// If `count` is zero or `per` is zero: such a rate would never run anything.
     pub const fn new(count: u32, per: Duration) -> Self {
-        assert!(count > 0 && !per.is_zero(), "a rate needs a positive count and period");
+        assert!(
+            count > 0 && !per.is_zero(),
+            "a rate needs a positive count and period"
+        );
         Rate { count, per }
     }
 
@@ -113,18 +116,27 @@ mod tests {
         for (attempt, base_ms) in [(1, 100), (2, 200), (3, 350), (10, 350), (u32::MAX, 350)] {
             let delay = backoff.delay(attempt);
             let base = Duration::from_millis(base_ms);
-            assert!(delay >= base / 2 && delay <= base, "attempt {attempt}: {delay:?}");
+            assert!(
+                delay >= base / 2 && delay <= base,
+                "attempt {attempt}: {delay:?}"
+            );
         }
     }
 
     #[test]
     fn fixed_backoff_is_exact() {
-        assert_eq!(Backoff::fixed(Duration::from_millis(7)).delay(5), Duration::from_millis(7));
+        assert_eq!(
+            Backoff::fixed(Duration::from_millis(7)).delay(5),
+            Duration::from_millis(7)
+        );
     }
 
     #[test]
     fn rate_interval() {
         assert_eq!(Rate::per_second(4).interval(), Duration::from_millis(250));
-        assert_eq!(Rate::new(10, Duration::from_millis(100)).interval(), Duration::from_millis(10));
+        assert_eq!(
+            Rate::new(10, Duration::from_millis(100)).interval(),
+            Duration::from_millis(10)
+        );
     }
 }

@@ -37,7 +37,10 @@ pub struct StateRequirement {
 impl StateRequirement {
     /// The requirement for `State<T>`.
     pub fn of<T: 'static>() -> Self {
-        StateRequirement { type_id: TypeId::of::<T>(), type_name: type_name::<T>() }
+        StateRequirement {
+            type_id: TypeId::of::<T>(),
+            type_name: type_name::<T>(),
+        }
     }
 }
 
@@ -58,7 +61,10 @@ impl StateMap {
     }
 
     pub(crate) fn get<T: Clone + 'static>(&self) -> Option<T> {
-        self.0.get(&TypeId::of::<T>()).and_then(|value| value.downcast_ref::<T>()).cloned()
+        self.0
+            .get(&TypeId::of::<T>())
+            .and_then(|value| value.downcast_ref::<T>())
+            .cloned()
     }
 }
 

@@ -58,7 +58,14 @@ impl Subscriber {
     #[track_caller]
     pub fn new<H: Handler<Args>, Args: 'static>(name: impl Into<String>, handler: H) -> Self {
         let caller = Location::caller();
-        Self::at(name.into(), Site { file: caller.file(), line: caller.line() }, handler)
+        Self::at(
+            name.into(),
+            Site {
+                file: caller.file(),
+                line: caller.line(),
+            },
+            handler,
+        )
     }
 
     fn at<H: Handler<Args>, Args: 'static>(name: String, location: Site, handler: H) -> Self {
@@ -66,7 +73,10 @@ impl Subscriber {
             name: name.into(),
             options: Options::default(),
             location,
-            handler: Arc::new(Typed { handler, args: PhantomData }),
+            handler: Arc::new(Typed {
+                handler,
+                args: PhantomData,
+            }),
         }
     }
 
@@ -161,7 +171,9 @@ inventory::collect!(Registration);
 
 /// Every subscriber linked into the binary.
 pub(crate) fn registered() -> impl Iterator<Item = Subscriber> {
-    inventory::iter::<Registration>.into_iter().map(|registration| (registration.make)())
+    inventory::iter::<Registration>
+        .into_iter()
+        .map(|registration| (registration.make)())
 }
 
 /// A handler with its event type erased, so subscribers of different events share one list.
@@ -169,7 +181,11 @@ pub(crate) trait ErasedHandler: Send + Sync + 'static {
     fn event_name(&self) -> &'static str;
     fn requirements(&self) -> Vec<StateRequirement>;
     /// Starts one worker loop, monomorphised for the handler so the hot path never boxes.
-    fn spawn_worker(self: Arc<Self>, queue: Arc<SubscriberQueue>, bus: crate::Bus) -> tokio::task::JoinHandle<()>;
+    fn spawn_worker(
+        self: Arc<Self>,
+        queue: Arc<SubscriberQueue>,
+        bus: crate::Bus,
+    ) -> tokio::task::JoinHandle<()>;
 }
 
 pub(crate) struct Typed<H, Args> {
@@ -187,7 +203,11 @@ impl<H: Handler<Args>, Args: 'static> ErasedHandler for Typed<H, Args> {
         H::requirements()
     }
 
-    fn spawn_worker(self: Arc<Self>, queue: Arc<SubscriberQueue>, bus: crate::Bus) -> tokio::task::JoinHandle<()> {
+    fn spawn_worker(
+        self: Arc<Self>,
+        queue: Arc<SubscriberQueue>,
+        bus: crate::Bus,
+    ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(worker::run(self, queue, bus))
     }
 }

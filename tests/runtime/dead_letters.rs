@@ -41,14 +41,33 @@ async fn a_dead_letter_records_what_failed_where_and_when() {
     let dead = bus.dead_letters().list().await.unwrap();
     assert_eq!(dead.len(), 1);
     let letter = &dead[0];
-    assert_eq!((letter.subscriber.as_str(), letter.group.as_str(), letter.event_name.as_str()), ("fragile", "billing", "test.ping"));
-    assert_eq!((letter.error.as_str(), letter.attempts), ("database is down", 1));
+    assert_eq!(
+        (
+            letter.subscriber.as_str(),
+            letter.group.as_str(),
+            letter.event_name.as_str()
+        ),
+        ("fragile", "billing", "test.ping")
+    );
+    assert_eq!(
+        (letter.error.as_str(), letter.attempts),
+        ("database is down", 1)
+    );
     assert!(letter.first_failed_at <= letter.last_failed_at);
     let envelope = &letter.envelope;
-    assert_eq!((envelope.id, envelope.event_type.as_str(), envelope.version), (id, "test.ping", 1));
-    assert_eq!((envelope.source.as_str(), envelope.subject.as_deref()), ("orders-service", Some("order-7")));
+    assert_eq!(
+        (envelope.id, envelope.event_type.as_str(), envelope.version),
+        (id, "test.ping", 1)
+    );
+    assert_eq!(
+        (envelope.source.as_str(), envelope.subject.as_deref()),
+        ("orders-service", Some("order-7"))
+    );
     assert_eq!(envelope.correlation_id, Some(id));
-    assert_eq!(envelope.json().unwrap(), serde_json_value(&Ping::new("order-7", 7)));
+    assert_eq!(
+        envelope.json().unwrap(),
+        serde_json_value(&Ping::new("order-7", 7))
+    );
 
     let fetched = bus.dead_letters().get(&letter.id).await.unwrap().unwrap();
     assert_eq!(fetched.id, letter.id);
@@ -77,21 +96,34 @@ async fn replay_redelivers_to_that_subscriber_only_from_attempt_one() {
     bus.dead_letters().replay(&id).await.unwrap();
     bus.wait_idle().await;
 
-    assert_eq!(attempts.items(), vec![1, 1], "replay starts again at attempt 1");
-    assert_eq!(bystander.items(), vec![1], "other subscribers do not see the replay");
+    assert_eq!(
+        attempts.items(),
+        vec![1, 1],
+        "replay starts again at attempt 1"
+    );
+    assert_eq!(
+        bystander.items(),
+        vec![1],
+        "other subscribers do not see the replay"
+    );
     assert!(bus.dead_letters().list().await.unwrap().is_empty());
     assert!(bus.dead_letters().get(&id).await.unwrap().is_none());
     let stats = bus.stats();
     let fragile = stats.subscriber("fragile").unwrap();
     assert_eq!((fragile.handled, fragile.dead_lettered), (1, 1));
-    assert!(matches!(bus.dead_letters().replay(&id).await, Err(Error::DeadLetterNotFound(missing)) if missing == id));
+    assert!(
+        matches!(bus.dead_letters().replay(&id).await, Err(Error::DeadLetterNotFound(missing)) if missing == id)
+    );
 }
 
 #[tokio::test]
 async fn a_replay_that_fails_again_makes_a_new_dead_letter() {
     let bus = Bus::builder()
         .manual()
-        .subscribe(until_healthy(Arc::new(AtomicBool::new(false)), Log::default()))
+        .subscribe(until_healthy(
+            Arc::new(AtomicBool::new(false)),
+            Log::default(),
+        ))
         .build()
         .await
         .unwrap();
@@ -110,7 +142,10 @@ async fn a_replay_that_fails_again_makes_a_new_dead_letter() {
 async fn discard_removes_a_dead_letter_for_good() {
     let bus = Bus::builder()
         .manual()
-        .subscribe(until_healthy(Arc::new(AtomicBool::new(false)), Log::default()))
+        .subscribe(until_healthy(
+            Arc::new(AtomicBool::new(false)),
+            Log::default(),
+        ))
         .build()
         .await
         .unwrap();
@@ -121,7 +156,17 @@ async fn discard_removes_a_dead_letter_for_good() {
     let dead = bus.dead_letters().list().await.unwrap();
     assert_eq!(dead.len(), 3);
     bus.dead_letters().discard(&dead[1].id).await.unwrap();
-    let left: Vec<_> = bus.dead_letters().list().await.unwrap().into_iter().map(|letter| letter.id).collect();
+    let left: Vec<_> = bus
+        .dead_letters()
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|letter| letter.id)
+        .collect();
     assert_eq!(left, vec![dead[0].id, dead[2].id]);
-    assert!(matches!(bus.dead_letters().discard(&dead[1].id).await, Err(Error::DeadLetterNotFound(_))));
+    assert!(matches!(
+        bus.dead_letters().discard(&dead[1].id).await,
+        Err(Error::DeadLetterNotFound(_))
+    ));
 }

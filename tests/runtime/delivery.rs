@@ -72,7 +72,12 @@ async fn a_subscriber_runs_at_most_concurrency_attempts_at_once() {
     let handler = {
         let (gate, running, peak) = (gate.clone(), running.clone(), peak.clone());
         move |ping: Arc<Ping>| {
-            let (gate, running, peak, started_tx) = (gate.clone(), running.clone(), peak.clone(), started_tx.clone());
+            let (gate, running, peak, started_tx) = (
+                gate.clone(),
+                running.clone(),
+                peak.clone(),
+                started_tx.clone(),
+            );
             async move {
                 let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                 peak.fetch_max(now, Ordering::SeqCst);
@@ -82,7 +87,16 @@ async fn a_subscriber_runs_at_most_concurrency_attempts_at_once() {
             }
         }
     };
-    let bus = Bus::builder().manual().subscribe(Subscriber::new("worker", handler).concurrency(4)).build().await.unwrap();
+    let bus = Bus::builder()
+        .manual()
+        .subscribe(
+            Subscriber::new("worker", handler)
+                .concurrency(4)
+                .timeout(Duration::from_secs(3600)),
+        )
+        .build()
+        .await
+        .unwrap();
 
     for seq in 0..20 {
         bus.publish(Ping::new("k", seq)).await.unwrap();
@@ -91,10 +105,17 @@ async fn a_subscriber_runs_at_most_concurrency_attempts_at_once() {
         started.recv().await.unwrap();
     }
     // All four workers are blocked on the gate: the paused clock runs ahead and no fifth starts.
-    assert!(tokio::time::timeout(Duration::from_secs(60), started.recv()).await.is_err());
+    assert!(
+        tokio::time::timeout(Duration::from_secs(60), started.recv())
+            .await
+            .is_err()
+    );
     let stats = bus.stats();
     let worker = stats.subscriber("worker").unwrap();
-    assert_eq!((worker.in_flight, worker.queued, worker.handled), (4, 16, 0));
+    assert_eq!(
+        (worker.in_flight, worker.queued, worker.handled),
+        (4, 16, 0)
+    );
 
     gate.add_permits(20);
     bus.wait_idle().await;
@@ -122,5 +143,8 @@ async fn subscribers_share_the_publishers_allocation() {
     bus.wait_idle().await;
     let pointers = seen.items();
     assert_eq!(pointers.len(), 2);
-    assert_eq!(pointers[0], pointers[1], "both subscribers got the same Arc");
+    assert_eq!(
+        pointers[0], pointers[1],
+        "both subscribers got the same Arc"
+    );
 }

@@ -8,11 +8,17 @@ use tidings_tests::{Log, Ping};
 use tokio::time::Instant;
 
 /// A handler that fails its first `failures` attempts of every event, logging each attempt.
-fn flaky(failures: u32, attempts: Log<(u32, u32)>) -> impl Fn(Arc<Ping>, Context) -> std::future::Ready<Result<(), HandlerError>> + Clone {
+fn flaky(
+    failures: u32,
+    attempts: Log<(u32, u32)>,
+) -> impl Fn(Arc<Ping>, Context) -> std::future::Ready<Result<(), HandlerError>> + Clone {
     move |ping: Arc<Ping>, ctx: Context| {
         attempts.push((ping.seq, ctx.attempt()));
         std::future::ready(if ctx.attempt() <= failures {
-            Err(HandlerError::msg(format!("flaky failure {}", ctx.attempt())))
+            Err(HandlerError::msg(format!(
+                "flaky failure {}",
+                ctx.attempt()
+            )))
         } else {
             Ok(())
         })
@@ -28,7 +34,11 @@ async fn a_failing_attempt_is_retried_until_it_succeeds() {
     let attempts = Log::default();
     let bus = Bus::builder()
         .manual()
-        .subscribe(Subscriber::new("flaky", flaky(2, attempts.clone())).retries(3).backoff(quick()))
+        .subscribe(
+            Subscriber::new("flaky", flaky(2, attempts.clone()))
+                .retries(3)
+                .backoff(quick()),
+        )
         .build()
         .await
         .unwrap();
@@ -38,7 +48,10 @@ async fn a_failing_attempt_is_retried_until_it_succeeds() {
     assert_eq!(attempts.items(), vec![(1, 1), (1, 2), (1, 3)]);
     let stats = bus.stats();
     let flaky = stats.subscriber("flaky").unwrap();
-    assert_eq!((flaky.handled, flaky.retried, flaky.dead_lettered), (1, 2, 0));
+    assert_eq!(
+        (flaky.handled, flaky.retried, flaky.dead_lettered),
+        (1, 2, 0)
+    );
     assert!(bus.dead_letters().list().await.unwrap().is_empty());
 }
 
@@ -47,7 +60,11 @@ async fn retries_exhausted_dead_letters_after_retries_plus_one_attempts() {
     let attempts = Log::default();
     let bus = Bus::builder()
         .manual()
-        .subscribe(Subscriber::new("doomed", flaky(u32::MAX, attempts.clone())).retries(3).backoff(quick()))
+        .subscribe(
+            Subscriber::new("doomed", flaky(u32::MAX, attempts.clone()))
+                .retries(3)
+                .backoff(quick()),
+        )
         .build()
         .await
         .unwrap();
@@ -57,7 +74,10 @@ async fn retries_exhausted_dead_letters_after_retries_plus_one_attempts() {
     assert_eq!(attempts.len(), 4);
     let stats = bus.stats();
     let doomed = stats.subscriber("doomed").unwrap();
-    assert_eq!((doomed.handled, doomed.retried, doomed.dead_lettered), (0, 3, 1));
+    assert_eq!(
+        (doomed.handled, doomed.retried, doomed.dead_lettered),
+        (0, 3, 1)
+    );
     let dead = bus.dead_letters().list().await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].attempts, 4);
@@ -77,7 +97,11 @@ async fn exponential_backoff_doubles_with_jitter_in_the_upper_half() {
     let backoff = Backoff::exponential(Duration::from_millis(100), Duration::from_millis(300));
     let bus = Bus::builder()
         .manual()
-        .subscribe(Subscriber::new("backoff", handler).retries(4).backoff(backoff))
+        .subscribe(
+            Subscriber::new("backoff", handler)
+                .retries(4)
+                .backoff(backoff),
+        )
         .build()
         .await
         .unwrap();
@@ -89,7 +113,10 @@ async fn exponential_backoff_doubles_with_jitter_in_the_upper_half() {
     let gaps: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();
     for (gap, base_ms) in gaps.iter().zip([100, 200, 300, 300]) {
         let base = Duration::from_millis(base_ms);
-        assert!(*gap >= base / 2 && *gap <= base + Duration::from_millis(2), "gap {gap:?} for base {base:?}");
+        assert!(
+            *gap >= base / 2 && *gap <= base + Duration::from_millis(2),
+            "gap {gap:?} for base {base:?}"
+        );
     }
 }
 
@@ -110,7 +137,11 @@ async fn a_timed_out_attempt_is_a_failed_attempt() {
     };
     let bus = Bus::builder()
         .manual()
-        .subscribe(Subscriber::new("slow", handler).timeout(Duration::from_secs(2)).backoff(quick()))
+        .subscribe(
+            Subscriber::new("slow", handler)
+                .timeout(Duration::from_secs(2))
+                .backoff(quick()),
+        )
         .build()
         .await
         .unwrap();
@@ -118,7 +149,10 @@ async fn a_timed_out_attempt_is_a_failed_attempt() {
     bus.wait_idle().await;
     assert_eq!(attempts.items(), vec![1, 2]);
     let stats = bus.stats();
-    assert_eq!((stats.subscribers[0].handled, stats.subscribers[0].retried), (1, 1));
+    assert_eq!(
+        (stats.subscribers[0].handled, stats.subscribers[0].retried),
+        (1, 1)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -126,7 +160,12 @@ async fn timeouts_dead_letter_with_the_deadline_in_the_error() {
     let handler = |_: Arc<Ping>| tokio::time::sleep(Duration::from_secs(3600));
     let bus = Bus::builder()
         .manual()
-        .subscribe(Subscriber::new("stuck", handler).timeout(Duration::from_millis(1500)).retries(1).backoff(quick()))
+        .subscribe(
+            Subscriber::new("stuck", handler)
+                .timeout(Duration::from_millis(1500))
+                .retries(1)
+                .backoff(quick()),
+        )
         .build()
         .await
         .unwrap();
@@ -134,7 +173,10 @@ async fn timeouts_dead_letter_with_the_deadline_in_the_error() {
     bus.wait_idle().await;
     let dead = bus.dead_letters().list().await.unwrap();
     assert_eq!(dead.len(), 1);
-    assert_eq!((dead[0].attempts, dead[0].error.as_str()), (2, "attempt timed out after 1s 500ms"));
+    assert_eq!(
+        (dead[0].attempts, dead[0].error.as_str()),
+        (2, "attempt timed out after 1s 500ms")
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -157,7 +199,12 @@ async fn a_panic_is_a_failed_attempt_and_the_subscriber_lives_on() {
     };
     let bus = Bus::builder()
         .manual()
-        .subscribe(Subscriber::new("panicky", handler).retries(2).backoff(quick()).concurrency(1))
+        .subscribe(
+            Subscriber::new("panicky", handler)
+                .retries(2)
+                .backoff(quick())
+                .concurrency(1),
+        )
         .build()
         .await
         .unwrap();
@@ -171,7 +218,10 @@ async fn a_panic_is_a_failed_attempt_and_the_subscriber_lives_on() {
     assert_eq!(handled, vec![1, 2, 3, 4]);
     let stats = bus.stats();
     let panicky = stats.subscriber("panicky").unwrap();
-    assert_eq!((panicky.handled, panicky.retried, panicky.dead_lettered), (4, 3, 1));
+    assert_eq!(
+        (panicky.handled, panicky.retried, panicky.dead_lettered),
+        (4, 3, 1)
+    );
     let dead = bus.dead_letters().list().await.unwrap();
     assert_eq!(dead[0].error, "handler panicked: boom on 0");
     assert_eq!(dead[0].attempts, 3);
@@ -187,13 +237,21 @@ async fn a_permanent_error_skips_retries() {
             std::future::ready(Err::<(), _>(HandlerError::permanent_msg("unknown sku")))
         }
     };
-    let bus = Bus::builder().manual().subscribe(Subscriber::new("strict", handler).retries(5)).build().await.unwrap();
+    let bus = Bus::builder()
+        .manual()
+        .subscribe(Subscriber::new("strict", handler).retries(5))
+        .build()
+        .await
+        .unwrap();
     bus.publish(Ping::new("k", 1)).await.unwrap();
     bus.wait_idle().await;
 
     assert_eq!(attempts.items(), vec![1]);
     let dead = bus.dead_letters().list().await.unwrap();
-    assert_eq!((dead.len(), dead[0].attempts, dead[0].error.as_str()), (1, 1, "unknown sku"));
+    assert_eq!(
+        (dead.len(), dead[0].attempts, dead[0].error.as_str()),
+        (1, 1, "unknown sku")
+    );
     assert_eq!(bus.stats().subscribers[0].retried, 0);
 }
 
@@ -202,14 +260,21 @@ async fn any_std_error_is_retryable_and_keeps_its_source_chain() {
     let handler = |_: Arc<Ping>| async { "not a number".parse::<u32>().map(drop) };
     let bus = Bus::builder()
         .manual()
-        .subscribe(Subscriber::new("parser", handler).retries(1).backoff(quick()))
+        .subscribe(
+            Subscriber::new("parser", handler)
+                .retries(1)
+                .backoff(quick()),
+        )
         .build()
         .await
         .unwrap();
     bus.publish(Ping::new("k", 1)).await.unwrap();
     bus.wait_idle().await;
     let dead = bus.dead_letters().list().await.unwrap();
-    assert_eq!((dead[0].attempts, dead[0].error.as_str()), (2, "invalid digit found in string"));
+    assert_eq!(
+        (dead[0].attempts, dead[0].error.as_str()),
+        (2, "invalid digit found in string")
+    );
 }
 
 #[tokio::test]
@@ -229,19 +294,53 @@ async fn undecodable_payloads_are_dead_lettered_and_do_not_block_the_queue() {
         .await
         .unwrap();
 
-    bus.publish_envelope(Envelope::new("test.ping", b"{not json".to_vec())).await.unwrap();
-    bus.publish_envelope(Envelope::new("test.ping", br#"{"key":"k","seq":"one"}"#.to_vec())).await.unwrap();
-    bus.publish_envelope(Envelope::new("test.ping", br#"{"key":"k","seq":9}"#.to_vec()).with_version(2)).await.unwrap();
-    bus.publish_envelope(Envelope::new("test.ping", br#"{"key":"k","seq":10}"#.to_vec())).await.unwrap();
+    bus.publish_envelope(Envelope::new("test.ping", b"{not json".to_vec()))
+        .await
+        .unwrap();
+    bus.publish_envelope(Envelope::new(
+        "test.ping",
+        br#"{"key":"k","seq":"one"}"#.to_vec(),
+    ))
+    .await
+    .unwrap();
+    bus.publish_envelope(
+        Envelope::new("test.ping", br#"{"key":"k","seq":9}"#.to_vec()).with_version(2),
+    )
+    .await
+    .unwrap();
+    bus.publish_envelope(Envelope::new(
+        "test.ping",
+        br#"{"key":"k","seq":10}"#.to_vec(),
+    ))
+    .await
+    .unwrap();
     bus.publish(Ping::new("k", 11)).await.unwrap();
     bus.wait_idle().await;
 
     assert_eq!(handled.items(), vec![10, 11]);
     let dead = bus.dead_letters().list().await.unwrap();
     assert_eq!(dead.len(), 3);
-    assert!(dead.iter().all(|letter| letter.attempts == 1), "decode errors are not retried");
-    assert!(dead[0].error.starts_with("cannot decode `test.ping` payload as JSON: key must be a string"), "{}", dead[0].error);
-    assert!(dead[1].error.starts_with("cannot decode `test.ping` payload as JSON: invalid type: string \"one\""), "{}", dead[1].error);
-    assert_eq!(dead[2].error, "cannot decode `test.ping` version 2: this subscriber reads version 1 only");
+    assert!(
+        dead.iter().all(|letter| letter.attempts == 1),
+        "decode errors are not retried"
+    );
+    assert!(
+        dead[0]
+            .error
+            .starts_with("cannot decode `test.ping` payload as JSON: key must be a string"),
+        "{}",
+        dead[0].error
+    );
+    assert!(
+        dead[1]
+            .error
+            .starts_with("cannot decode `test.ping` payload as JSON: invalid type: string \"one\""),
+        "{}",
+        dead[1].error
+    );
+    assert_eq!(
+        dead[2].error,
+        "cannot decode `test.ping` version 2: this subscriber reads version 1 only"
+    );
     assert_eq!(dead[0].envelope.data, b"{not json");
 }

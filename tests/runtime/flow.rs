@@ -28,10 +28,15 @@ async fn publish_waits_while_a_subscriber_is_full() {
     for seq in 0..4 {
         bus.publish(Ping::new("k", seq)).await.unwrap();
     }
-    let blocked = tokio::time::timeout(Duration::from_secs(60), bus.publish(Ping::new("k", 4))).await;
+    let blocked =
+        tokio::time::timeout(Duration::from_secs(60), bus.publish(Ping::new("k", 4))).await;
     assert!(blocked.is_err(), "the fifth publish waits for room");
     let stats = bus.stats();
-    assert_eq!((stats.subscribers[0].in_flight, stats.subscribers[0].queued), (2, 2), "memory stays bounded");
+    assert_eq!(
+        (stats.subscribers[0].in_flight, stats.subscribers[0].queued),
+        (2, 2),
+        "memory stays bounded"
+    );
 
     let publisher = tokio::spawn({
         let bus = bus.clone();
@@ -56,7 +61,11 @@ async fn rate_spaces_attempts_evenly() {
     };
     let bus = Bus::builder()
         .manual()
-        .subscribe(Subscriber::new("limited", handler).rate(Rate::per_second(10)).concurrency(4))
+        .subscribe(
+            Subscriber::new("limited", handler)
+                .rate(Rate::per_second(10))
+                .concurrency(4),
+        )
         .build()
         .await
         .unwrap();
@@ -70,7 +79,11 @@ async fn rate_spaces_attempts_evenly() {
     times.sort_unstable();
     assert_eq!(times.len(), 20);
     for pair in times.windows(2) {
-        assert!(pair[1] - pair[0] >= Duration::from_millis(100), "{:?}", pair[1] - pair[0]);
+        assert!(
+            pair[1] - pair[0] >= Duration::from_millis(100),
+            "{:?}",
+            pair[1] - pair[0]
+        );
     }
     assert!(start.elapsed() >= Duration::from_millis(1900));
 }
@@ -80,10 +93,13 @@ async fn wait_idle_waits_for_follow_ups_published_by_handlers() {
     let pongs = Log::default();
     let bus = Bus::builder()
         .manual()
-        .subscribe(Subscriber::new("relay", |ping: Arc<Ping>, ctx: Context| async move {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            ctx.publish(Pong { seq: ping.seq }).await.unwrap();
-        }))
+        .subscribe(Subscriber::new(
+            "relay",
+            |ping: Arc<Ping>, ctx: Context| async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                ctx.publish(Pong { seq: ping.seq }).await.unwrap();
+            },
+        ))
         .subscribe(Subscriber::new("sink", {
             let pongs = pongs.clone();
             move |pong: Pong| {
@@ -103,7 +119,12 @@ async fn wait_idle_waits_for_follow_ups_published_by_handlers() {
     bus.wait_idle().await;
     assert_eq!(pongs.len(), 10);
     let stats = bus.stats();
-    assert!(stats.subscribers.iter().all(|s| s.queued == 0 && s.in_flight == 0));
+    assert!(
+        stats
+            .subscribers
+            .iter()
+            .all(|s| s.queued == 0 && s.in_flight == 0)
+    );
 }
 
 #[tokio::test]

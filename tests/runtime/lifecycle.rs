@@ -16,9 +16,12 @@ async fn state_reaches_handlers() {
         .manual()
         .state(db.clone())
         .state(42_u64)
-        .subscribe(Subscriber::new("writer", |ping: Arc<Ping>, State(db): State<Db>, State(offset): State<u64>| async move {
-            db.0.push(ping.seq + u32::try_from(offset).unwrap());
-        }))
+        .subscribe(Subscriber::new(
+            "writer",
+            |ping: Arc<Ping>, State(db): State<Db>, State(offset): State<u64>| async move {
+                db.0.push(ping.seq + u32::try_from(offset).unwrap());
+            },
+        ))
         .build()
         .await
         .unwrap();
@@ -39,18 +42,38 @@ async fn build_lists_every_problem() {
         .build()
         .await
         .unwrap_err();
-    let Error::Build(problems) = &error else { panic!("expected a build error, got {error}") };
+    let Error::Build(problems) = &error else {
+        panic!("expected a build error, got {error}")
+    };
     assert_eq!(problems.len(), 3, "{problems:#?}");
     let this_file = "tests/runtime/lifecycle.rs";
-    assert!(problems[0].starts_with("two subscribers are named `twin`: "), "{}", problems[0]);
-    assert_eq!(problems[0].matches(this_file).count(), 2, "both locations: {}", problems[0]);
     assert!(
-        problems[1].contains("subscriber `needy`") && problems[1].contains("takes `State<lifecycle::Db>`"),
+        problems[0].starts_with("two subscribers are named `twin`: "),
+        "{}",
+        problems[0]
+    );
+    assert_eq!(
+        problems[0].matches(this_file).count(),
+        2,
+        "both locations: {}",
+        problems[0]
+    );
+    assert!(
+        problems[1].contains("subscriber `needy`")
+            && problems[1].contains("takes `State<runtime::lifecycle::Db>`"),
         "{}",
         problems[1]
     );
-    assert!(problems[2].contains("subscriber `idle`") && problems[2].contains("concurrency 0"), "{}", problems[2]);
-    assert!(error.to_string().starts_with("the bus cannot start:\n  - two subscribers"));
+    assert!(
+        problems[2].contains("subscriber `idle`") && problems[2].contains("concurrency 0"),
+        "{}",
+        problems[2]
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with("the bus cannot start:\n  - two subscribers")
+    );
 }
 
 #[tokio::test]
@@ -62,13 +85,34 @@ async fn unknown_groups_and_urls_are_refused() {
         .build()
         .await
         .unwrap_err();
-    assert_eq!(error.to_string(), "the bus cannot start:\n  - no subscriber is in group `stok`; groups: `stock`");
+    assert_eq!(
+        error.to_string(),
+        "the bus cannot start:\n  - no subscriber is in group `stok`; groups: `stock`"
+    );
 
-    let error = Bus::builder().url("kafka://broker:9092").build().await.unwrap_err();
+    let error = Bus::builder()
+        .url("kafka://broker:9092")
+        .build()
+        .await
+        .unwrap_err();
     assert!(matches!(error, Error::UnsupportedUrl { .. }), "{error}");
-    let error = Bus::builder().url("nats://127.0.0.1:4222").build().await.unwrap_err();
-    assert!(error.to_string().contains("`nats://` transport is not available yet"), "{error}");
-    Bus::builder().url("memory://").manual().build().await.unwrap();
+    let error = Bus::builder()
+        .url("nats://127.0.0.1:4222")
+        .build()
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("`nats://` transport is not available yet"),
+        "{error}"
+    );
+    Bus::builder()
+        .url("memory://")
+        .manual()
+        .build()
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -105,20 +149,34 @@ async fn shutdown_drains_accepted_work_then_refuses_publishes() {
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 if ping.seq < 3 {
                     // Follow-ups published while draining still count as accepted work.
-                    ctx.publish(Ping::new("follow-up", ping.seq + 100)).await.unwrap();
+                    ctx.publish(Ping::new("follow-up", ping.seq + 100))
+                        .await
+                        .unwrap();
                 }
                 handled.push(ping.seq);
             }
         }
     };
-    let bus = Bus::builder().manual().subscribe(Subscriber::new("slow", handler).concurrency(2)).build().await.unwrap();
+    let bus = Bus::builder()
+        .manual()
+        .subscribe(Subscriber::new("slow", handler).concurrency(2))
+        .build()
+        .await
+        .unwrap();
     for seq in 0..10 {
         bus.publish(Ping::new("k", seq)).await.unwrap();
     }
     bus.shutdown().await.unwrap();
 
-    assert_eq!(handled.len(), 13, "all 10 accepted events and their 3 follow-ups were handled");
-    assert!(matches!(bus.publish(Ping::new("k", 99)).await, Err(Error::ShutDown)));
+    assert_eq!(
+        handled.len(),
+        13,
+        "all 10 accepted events and their 3 follow-ups were handled"
+    );
+    assert!(matches!(
+        bus.publish(Ping::new("k", 99)).await,
+        Err(Error::ShutDown)
+    ));
     bus.shutdown().await.unwrap();
 }
 
@@ -128,7 +186,11 @@ async fn shutdown_reports_what_it_could_not_finish_by_the_deadline() {
     let bus = Bus::builder()
         .manual()
         .shutdown_timeout(Duration::from_secs(5))
-        .subscribe(Subscriber::new("stuck", handler).concurrency(1).timeout(Duration::from_secs(7200)))
+        .subscribe(
+            Subscriber::new("stuck", handler)
+                .concurrency(1)
+                .timeout(Duration::from_secs(7200)),
+        )
         .build()
         .await
         .unwrap();
@@ -136,5 +198,8 @@ async fn shutdown_reports_what_it_could_not_finish_by_the_deadline() {
         bus.publish(Ping::new("k", seq)).await.unwrap();
     }
     let error = bus.shutdown().await.unwrap_err();
-    assert!(matches!(error, Error::ShutdownTimeout { unfinished: 3 }), "{error}");
+    assert!(
+        matches!(error, Error::ShutdownTimeout { unfinished: 3 }),
+        "{error}"
+    );
 }

@@ -36,7 +36,11 @@ async fn same_key_events_are_handled_in_publish_order_across_workers() {
     let log = log.items();
     assert_eq!(log.len(), 120);
     for key in ["a", "b", "c", "d"] {
-        let seqs: Vec<u32> = log.iter().filter(|(k, _)| k == key).map(|(_, seq)| *seq).collect();
+        let seqs: Vec<u32> = log
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, seq)| *seq)
+            .collect();
         assert_eq!(seqs, (0..30).collect::<Vec<_>>(), "key {key}");
     }
 }
@@ -49,7 +53,11 @@ async fn a_failing_key_parks_only_itself() {
         move |ping: Arc<Ping>, ctx: Context| {
             log.push((ping.key.clone(), ping.seq, ctx.attempt()));
             let fail = ping.key == "stuck" && ping.seq == 0 && ctx.attempt() < 3;
-            std::future::ready(if fail { Err(HandlerError::msg("not yet")) } else { Ok(()) })
+            std::future::ready(if fail {
+                Err(HandlerError::msg("not yet"))
+            } else {
+                Ok(())
+            })
         }
     };
     let bus = Bus::builder()
@@ -73,13 +81,30 @@ async fn a_failing_key_parks_only_itself() {
     bus.wait_idle().await;
 
     let log = log.items();
-    let stuck: Vec<(u32, u32)> = log.iter().filter(|(k, ..)| k == "stuck").map(|(_, s, a)| (*s, *a)).collect();
-    assert_eq!(stuck, vec![(0, 1), (0, 2), (0, 3), (1, 1), (2, 1)], "the stuck key keeps its order");
-    let second_try = log.iter().position(|(k, s, a)| k == "stuck" && *s == 0 && *a == 2).unwrap();
+    let stuck: Vec<(u32, u32)> = log
+        .iter()
+        .filter(|(k, ..)| k == "stuck")
+        .map(|(_, s, a)| (*s, *a))
+        .collect();
+    assert_eq!(
+        stuck,
+        vec![(0, 1), (0, 2), (0, 3), (1, 1), (2, 1)],
+        "the stuck key keeps its order"
+    );
+    let second_try = log
+        .iter()
+        .position(|(k, s, a)| k == "stuck" && *s == 0 && *a == 2)
+        .unwrap();
     let flowing_done = log.iter().rposition(|(k, ..)| k == "flowing").unwrap();
-    assert!(flowing_done < second_try, "all of `flowing` ran while `stuck` waited for its retry: {log:?}");
+    assert!(
+        flowing_done < second_try,
+        "all of `flowing` ran while `stuck` waited for its retry: {log:?}"
+    );
     let stats = bus.stats();
-    assert_eq!((stats.subscribers[0].handled, stats.subscribers[0].retried), (13, 2));
+    assert_eq!(
+        (stats.subscribers[0].handled, stats.subscribers[0].retried),
+        (13, 2)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -89,10 +114,19 @@ async fn a_dead_lettered_event_releases_its_key() {
         let log = log.clone();
         move |ping: Arc<Ping>| {
             log.push(ping.seq);
-            std::future::ready(if ping.seq == 0 { Err(HandlerError::permanent_msg("poison")) } else { Ok(()) })
+            std::future::ready(if ping.seq == 0 {
+                Err(HandlerError::permanent_msg("poison"))
+            } else {
+                Ok(())
+            })
         }
     };
-    let bus = Bus::builder().manual().subscribe(Subscriber::new("ordered", handler).ordered()).build().await.unwrap();
+    let bus = Bus::builder()
+        .manual()
+        .subscribe(Subscriber::new("ordered", handler).ordered())
+        .build()
+        .await
+        .unwrap();
     for seq in 0..3 {
         bus.publish(Ping::new("k", seq)).await.unwrap();
     }

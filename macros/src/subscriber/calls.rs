@@ -54,7 +54,7 @@ fn duration(duration: Duration) -> TokenStream {
         return quote!(::tidings::__private::Duration::ZERO);
     } else if duration.subsec_nanos() == 0 {
         ("from_secs", u128::from(duration.as_secs()))
-    } else if duration.subsec_nanos() % 1_000_000 == 0 {
+    } else if duration.subsec_nanos().is_multiple_of(1_000_000) {
         ("from_millis", duration.as_millis())
     } else {
         ("from_micros", duration.as_micros())

@@ -28,7 +28,9 @@ pub(crate) fn parse_url(url: &str) -> Result<Kind, Error> {
         Some("memory") => Ok(Kind::Memory),
         Some(scheme) if PLANNED.contains(&scheme) => Err(Error::UnsupportedUrl {
             url: url.to_owned(),
-            hint: format!("the `{scheme}://` transport is not available yet; use `memory://` for now"),
+            hint: format!(
+                "the `{scheme}://` transport is not available yet; use `memory://` for now"
+            ),
         }),
         _ => Err(Error::UnsupportedUrl {
             url: url.to_owned(),

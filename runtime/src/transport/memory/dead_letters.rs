@@ -35,12 +35,19 @@ impl DeadLetterStore {
             last_failed_at: now,
             envelope: delivery.envelope(queue.event_name),
         };
-        let stored = Stored { letter, delivery: delivery.clone(), queue: Arc::clone(queue) };
+        let stored = Stored {
+            letter,
+            delivery: delivery.clone(),
+            queue: Arc::clone(queue),
+        };
         self.lock().insert(stored.letter.id, stored);
     }
 
     pub(crate) fn list(&self) -> Vec<DeadLetter> {
-        self.lock().values().map(|stored| stored.letter.clone()).collect()
+        self.lock()
+            .values()
+            .map(|stored| stored.letter.clone())
+            .collect()
     }
 
     pub(crate) fn get(&self, id: &DeadLetterId) -> Option<DeadLetter> {

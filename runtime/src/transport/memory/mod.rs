@@ -30,9 +30,16 @@ impl MemoryTransport {
     pub(crate) fn new(queues: Vec<(Subscriber, Arc<SubscriberQueue>)>) -> Self {
         let mut routes: HashMap<&'static str, Vec<Arc<SubscriberQueue>>> = HashMap::new();
         for (_, queue) in &queues {
-            routes.entry(queue.event_name).or_default().push(Arc::clone(queue));
+            routes
+                .entry(queue.event_name)
+                .or_default()
+                .push(Arc::clone(queue));
         }
-        MemoryTransport { queues, routes, dead_letters: DeadLetterStore::default() }
+        MemoryTransport {
+            queues,
+            routes,
+            dead_letters: DeadLetterStore::default(),
+        }
     }
 
     /// The queues subscribed to `event_name`.
@@ -40,7 +47,12 @@ impl MemoryTransport {
         self.routes.get(event_name).map_or(&[], Vec::as_slice)
     }
 
-    pub(crate) fn dead_letter(&self, queue: &Arc<SubscriberQueue>, delivery: &Delivery, failure: Failure) {
+    pub(crate) fn dead_letter(
+        &self,
+        queue: &Arc<SubscriberQueue>,
+        delivery: &Delivery,
+        failure: Failure,
+    ) {
         self.dead_letters.insert(queue, delivery, failure.message);
     }
 }

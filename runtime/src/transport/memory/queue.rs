@@ -144,10 +144,19 @@ impl SubscriberQueue {
     pub(crate) fn stats(&self) -> SubscriberStats {
         let c = &self.counters;
         let in_flight = c.in_flight.load(Ordering::Relaxed);
-        let latency = c.latency.lock().expect("latency lock").as_ref().and_then(|h| {
-            let at = |q| Duration::from_micros(h.value_at_quantile(q));
-            (!h.is_empty()).then(|| Latency { p50: at(0.5), p99: at(0.99), max: Duration::from_micros(h.max()) })
-        });
+        let latency = c
+            .latency
+            .lock()
+            .expect("latency lock")
+            .as_ref()
+            .and_then(|h| {
+                let at = |q| Duration::from_micros(h.value_at_quantile(q));
+                (!h.is_empty()).then(|| Latency {
+                    p50: at(0.5),
+                    p99: at(0.99),
+                    max: Duration::from_micros(h.max()),
+                })
+            });
         SubscriberStats {
             name: self.name.to_string(),
             group: self.group.to_string(),
@@ -156,7 +165,10 @@ impl SubscriberQueue {
             retried: c.retried.load(Ordering::Relaxed),
             dead_lettered: c.dead_lettered.load(Ordering::Relaxed),
             in_flight,
-            queued: c.unfinished.load(Ordering::Relaxed).saturating_sub(in_flight),
+            queued: c
+                .unfinished
+                .load(Ordering::Relaxed)
+                .saturating_sub(in_flight),
             latency,
         }
     }

@@ -15,7 +15,10 @@ pub(crate) struct RateLimiter {
 
 impl RateLimiter {
     pub(crate) fn new(rate: Rate) -> Self {
-        RateLimiter { interval: rate.interval(), next_slot: Mutex::new(None) }
+        RateLimiter {
+            interval: rate.interval(),
+            next_slot: Mutex::new(None),
+        }
     }
 
     /// Waits for this caller's slot. Slots are handed out under a lock, so concurrent workers

@@ -19,7 +19,10 @@ pub(crate) struct ReadyQueue {
 
 impl ReadyQueue {
     pub(crate) fn push(&self, delivery: Delivery) {
-        self.items.lock().expect("ready queue lock").push_back(delivery);
+        self.items
+            .lock()
+            .expect("ready queue lock")
+            .push_back(delivery);
         self.pushed.notify_one();
     }
 

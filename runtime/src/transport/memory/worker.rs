@@ -23,7 +23,11 @@ pub(crate) struct Failure {
     pub(crate) message: String,
 }
 
-pub(crate) async fn run<H: Handler<Args>, Args: 'static>(typed: Arc<Typed<H, Args>>, queue: Arc<SubscriberQueue>, bus: Bus) {
+pub(crate) async fn run<H: Handler<Args>, Args: 'static>(
+    typed: Arc<Typed<H, Args>>,
+    queue: Arc<SubscriberQueue>,
+    bus: Bus,
+) {
     loop {
         let mut delivery = queue.next().await;
         if let Some(limiter) = &queue.limiter {
@@ -73,8 +77,16 @@ async fn attempt<H: Handler<Args>, Args>(
     let event = delivery
         .payload
         .decode::<H::Event>(delivery.meta.version)
-        .map_err(|message| Failure { permanent: true, message })?;
-    let ctx = Context::new(bus.clone(), Arc::clone(&queue.name), delivery.meta.clone(), delivery.attempt);
+        .map_err(|message| Failure {
+            permanent: true,
+            message,
+        })?;
+    let ctx = Context::new(
+        bus.clone(),
+        Arc::clone(&queue.name),
+        delivery.meta.clone(),
+        delivery.attempt,
+    );
     let span = tracing::info_span!(
         "tidings.handle",
         event = <H::Event as Event>::NAME,
@@ -90,9 +102,21 @@ async fn attempt<H: Handler<Args>, Args>(
     };
     match tokio::time::timeout(timeout, call).instrument(span).await {
         Ok(Ok(Ok(()))) => Ok(()),
-        Ok(Ok(Err(error))) => Err(Failure { permanent: error.is_permanent(), message: error.to_string() }),
-        Ok(Err(panic)) => Err(Failure { permanent: false, message: format!("handler panicked: {}", panic_message(&*panic)) }),
-        Err(_elapsed) => Err(Failure { permanent: false, message: format!("attempt timed out after {}", humantime::format_duration(round_ms(timeout))) }),
+        Ok(Ok(Err(error))) => Err(Failure {
+            permanent: error.is_permanent(),
+            message: error.to_string(),
+        }),
+        Ok(Err(panic)) => Err(Failure {
+            permanent: false,
+            message: format!("handler panicked: {}", panic_message(&*panic)),
+        }),
+        Err(_elapsed) => Err(Failure {
+            permanent: false,
+            message: format!(
+                "attempt timed out after {}",
+                humantime::format_duration(round_ms(timeout))
+            ),
+        }),
     }
 }
 
