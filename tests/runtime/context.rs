@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use tidings::{Bus, Context, EventId, Subscriber};
-use tidings_tests::{Log, Ping, Pong};
+use tidings::{Context, EventId, Subscriber};
+use tidings_tests::{Log, Ping, Pong, bus_with};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Seen {
@@ -23,9 +23,8 @@ fn seen(ctx: &Context) -> Seen {
 #[tokio::test]
 async fn context_publish_carries_correlation_and_causation_forward() {
     let (first, second, third) = (Log::default(), Log::default(), Log::default());
-    let bus = Bus::builder()
-        .manual()
-        .subscribe(Subscriber::new("first", {
+    let bus = bus_with([
+        Subscriber::new("first", {
             let first = first.clone();
             move |ping: Arc<Ping>, ctx: Context| {
                 let first = first.clone();
@@ -36,8 +35,8 @@ async fn context_publish_carries_correlation_and_causation_forward() {
                     }
                 }
             }
-        }))
-        .subscribe(Subscriber::new("second", {
+        }),
+        Subscriber::new("second", {
             let second = second.clone();
             move |pong: Pong, ctx: Context| {
                 let second = second.clone();
@@ -46,17 +45,16 @@ async fn context_publish_carries_correlation_and_causation_forward() {
                     ctx.publish(Ping::new("leaf", pong.seq)).await.unwrap();
                 }
             }
-        }))
-        .subscribe(Subscriber::new("third", {
+        }),
+        Subscriber::new("third", {
             let third = third.clone();
             move |_: Pong, ctx: Context| {
                 third.push(ctx.subscriber().to_owned());
                 std::future::ready(())
             }
-        }))
-        .build()
-        .await
-        .unwrap();
+        }),
+    ])
+    .await;
 
     let root = bus.publish(Ping::new("root", 1)).await.unwrap();
     bus.wait_idle().await;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tidings::{Bus, Context, Error, HandlerError, Subscriber};
-use tidings_tests::{Log, Ping};
+use tidings_tests::{Log, Ping, bus_with};
 
 /// Fails every event until `healthy` is set.
 fn until_healthy(healthy: Arc<AtomicBool>, attempts: Log<u32>) -> Subscriber {
@@ -81,13 +81,11 @@ fn serde_json_value(ping: &Ping) -> serde_json::Value {
 async fn replay_redelivers_to_that_subscriber_only_from_attempt_one() {
     let healthy = Arc::new(AtomicBool::new(false));
     let (attempts, bystander) = (Log::default(), Log::default());
-    let bus = Bus::builder()
-        .manual()
-        .subscribe(until_healthy(healthy.clone(), attempts.clone()))
-        .subscribe(counter("bystander", bystander.clone()))
-        .build()
-        .await
-        .unwrap();
+    let bus = bus_with([
+        until_healthy(healthy.clone(), attempts.clone()),
+        counter("bystander", bystander.clone()),
+    ])
+    .await;
     bus.publish(Ping::new("k", 1)).await.unwrap();
     bus.wait_idle().await;
     let id = bus.dead_letters().list().await.unwrap()[0].id;
@@ -118,15 +116,11 @@ async fn replay_redelivers_to_that_subscriber_only_from_attempt_one() {
 
 #[tokio::test]
 async fn a_replay_that_fails_again_makes_a_new_dead_letter() {
-    let bus = Bus::builder()
-        .manual()
-        .subscribe(until_healthy(
-            Arc::new(AtomicBool::new(false)),
-            Log::default(),
-        ))
-        .build()
-        .await
-        .unwrap();
+    let bus = bus_with([until_healthy(
+        Arc::new(AtomicBool::new(false)),
+        Log::default(),
+    )])
+    .await;
     bus.publish(Ping::new("k", 1)).await.unwrap();
     bus.wait_idle().await;
     let first = bus.dead_letters().list().await.unwrap()[0].clone();
@@ -140,15 +134,11 @@ async fn a_replay_that_fails_again_makes_a_new_dead_letter() {
 
 #[tokio::test]
 async fn discard_removes_a_dead_letter_for_good() {
-    let bus = Bus::builder()
-        .manual()
-        .subscribe(until_healthy(
-            Arc::new(AtomicBool::new(false)),
-            Log::default(),
-        ))
-        .build()
-        .await
-        .unwrap();
+    let bus = bus_with([until_healthy(
+        Arc::new(AtomicBool::new(false)),
+        Log::default(),
+    )])
+    .await;
     for seq in 0..3 {
         bus.publish(Ping::new("k", seq)).await.unwrap();
     }

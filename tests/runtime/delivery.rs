@@ -5,38 +5,36 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tidings::{Bus, Subscriber};
-use tidings_tests::{Log, Ping, Pong};
+use tidings_tests::{Log, Ping, Pong, bus_with};
 use tokio::sync::{Semaphore, mpsc};
 
 #[tokio::test]
 async fn every_subscriber_receives_every_event_once() {
     let (stock, payment, pongs) = (Log::default(), Log::default(), Log::default());
-    let bus = Bus::builder()
-        .manual()
-        .subscribe(Subscriber::new("stock", {
+    let bus = bus_with([
+        Subscriber::new("stock", {
             let stock = stock.clone();
             move |ping: Arc<Ping>| {
                 let stock = stock.clone();
                 async move { stock.push(ping.seq) }
             }
-        }))
-        .subscribe(Subscriber::new("payment", {
+        }),
+        Subscriber::new("payment", {
             let payment = payment.clone();
             move |ping: Ping| {
                 let payment = payment.clone();
                 async move { payment.push(ping.seq) }
             }
-        }))
-        .subscribe(Subscriber::new("pongs", {
+        }),
+        Subscriber::new("pongs", {
             let pongs = pongs.clone();
             move |pong: Pong| {
                 let pongs = pongs.clone();
                 async move { pongs.push(pong.seq) }
             }
-        }))
-        .build()
-        .await
-        .unwrap();
+        }),
+    ])
+    .await;
 
     for seq in 0..100 {
         bus.publish(Ping::new("k", seq)).await.unwrap();
@@ -87,16 +85,10 @@ async fn a_subscriber_runs_at_most_concurrency_attempts_at_once() {
             }
         }
     };
-    let bus = Bus::builder()
-        .manual()
-        .subscribe(
-            Subscriber::new("worker", handler)
-                .concurrency(4)
-                .timeout(Duration::from_secs(3600)),
-        )
-        .build()
-        .await
-        .unwrap();
+    let bus = bus_with([Subscriber::new("worker", handler)
+        .concurrency(4)
+        .timeout(Duration::from_secs(3600))])
+    .await;
 
     for seq in 0..20 {
         bus.publish(Ping::new("k", seq)).await.unwrap();
@@ -132,13 +124,11 @@ async fn subscribers_share_the_publishers_allocation() {
             async move { seen.push(Arc::as_ptr(&ping) as usize) }
         }
     };
-    let bus = Bus::builder()
-        .manual()
-        .subscribe(Subscriber::new("a", record(seen.clone())))
-        .subscribe(Subscriber::new("b", record(seen.clone())))
-        .build()
-        .await
-        .unwrap();
+    let bus = bus_with([
+        Subscriber::new("a", record(seen.clone())),
+        Subscriber::new("b", record(seen.clone())),
+    ])
+    .await;
     bus.publish(Ping::new("k", 1)).await.unwrap();
     bus.wait_idle().await;
     let pointers = seen.items();

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tidings::{Backoff, Bus, Context, Envelope, HandlerError, Subscriber};
-use tidings_tests::{Log, Ping};
+use tidings::{Backoff, Context, Envelope, HandlerError, Subscriber};
+use tidings_tests::{Log, Ping, bus_with};
 use tokio::time::Instant;
 
 /// A handler that fails its first `failures` attempts of every event, logging each attempt.
@@ -32,16 +32,10 @@ fn quick() -> Backoff {
 #[tokio::test(start_paused = true)]
 async fn a_failing_attempt_is_retried_until_it_succeeds() {
     let attempts = Log::default();
-    let bus = Bus::builder()
-        .manual()
-        .subscribe(
-            Subscriber::new("flaky", flaky(2, attempts.clone()))
-                .retries(3)
-                .backoff(quick()),
-        )
-        .build()
-        .await
-        .unwrap();
+    let bus = bus_with([Subscriber::new("flaky", flaky(2, attempts.clone()))
+        .retries(3)
+        .backoff(quick())])
+    .await;
     bus.publish(Ping::new("k", 1)).await.unwrap();
     bus.wait_idle().await;
 
@@ -58,16 +52,12 @@ async fn a_failing_attempt_is_retried_until_it_succeeds() {
 #[tokio::test(start_paused = true)]
 async fn retries_exhausted_dead_letters_after_retries_plus_one_attempts() {
     let attempts = Log::default();
-    let bus = Bus::builder()
-        .manual()
-        .subscribe(
-            Subscriber::new("doomed", flaky(u32::MAX, attempts.clone()))
-                .retries(3)
-                .backoff(quick()),
-        )
-        .build()
-        .await
-        .unwrap();
+    let bus = bus_with(
+        [Subscriber::new("doomed", flaky(u32::MAX, attempts.clone()))
+            .retries(3)
+            .backoff(quick())],
+    )
+    .await;
     bus.publish(Ping::new("k", 1)).await.unwrap();
     bus.wait_idle().await;
 
@@ -95,16 +85,10 @@ async fn exponential_backoff_doubles_with_jitter_in_the_upper_half() {
         }
     };
     let backoff = Backoff::exponential(Duration::from_millis(100), Duration::from_millis(300));
-    let bus = Bus::builder()
-        .manual()
-        .subscribe(
-            Subscriber::new("backoff", handler)
-                .retries(4)
-                .backoff(backoff),
-        )
-        .build()
-        .await
-        .unwrap();
+    let bus = bus_with([Subscriber::new("backoff", handler)
+        .retries(4)
+        .backoff(backoff)])
+    .await;
     bus.publish(Ping::new("k", 1)).await.unwrap();
     bus.wait_idle().await;
 
@@ -135,16 +119,10 @@ async fn a_timed_out_attempt_is_a_failed_attempt() {
             }
         }
     };
-    let bus = Bus::builder()
-        .manual()
-        .subscribe(
-            Subscriber::new("slow", handler)
-                .timeout(Duration::from_secs(2))
-                .backoff(quick()),
-        )
-        .build()
-        .await
-        .unwrap();
+    let bus = bus_with([Subscriber::new("slow", handler)
+        .timeout(Duration::from_secs(2))
+        .backoff(quick())])
+    .await;
     bus.publish(Ping::new("k", 1)).await.unwrap();
     bus.wait_idle().await;
     assert_eq!(attempts.items(), vec![1, 2]);
@@ -158,17 +136,11 @@ async fn a_timed_out_attempt_is_a_failed_attempt() {
 #[tokio::test(start_paused = true)]
 async fn timeouts_dead_letter_with_the_deadline_in_the_error() {
     let handler = |_: Arc<Ping>| tokio::time::sleep(Duration::from_secs(3600));
-    let bus = Bus::builder()
-        .manual()
-        .subscribe(
-            Subscriber::new("stuck", handler)
-                .timeout(Duration::from_millis(1500))
-                .retries(1)
-                .backoff(quick()),
-        )
-        .build()
-        .await
-        .unwrap();
+    let bus = bus_with([Subscriber::new("stuck", handler)
+        .timeout(Duration::from_millis(1500))
+        .retries(1)
+        .backoff(quick())])
+    .await;
     bus.publish(Ping::new("k", 1)).await.unwrap();
     bus.wait_idle().await;
     let dead = bus.dead_letters().list().await.unwrap();
@@ -197,17 +169,11 @@ async fn a_panic_is_a_failed_attempt_and_the_subscriber_lives_on() {
             }
         }
     };
-    let bus = Bus::builder()
-        .manual()
-        .subscribe(
-            Subscriber::new("panicky", handler)
-                .retries(2)
-                .backoff(quick())
-                .concurrency(1),
-        )
-        .build()
-        .await
-        .unwrap();
+    let bus = bus_with([Subscriber::new("panicky", handler)
+        .retries(2)
+        .backoff(quick())
+        .concurrency(1)])
+    .await;
     for seq in 0..5 {
         bus.publish(Ping::new("k", seq)).await.unwrap();
     }
@@ -237,12 +203,7 @@ async fn a_permanent_error_skips_retries() {
             std::future::ready(Err::<(), _>(HandlerError::permanent_msg("unknown sku")))
         }
     };
-    let bus = Bus::builder()
-        .manual()
-        .subscribe(Subscriber::new("strict", handler).retries(5))
-        .build()
-        .await
-        .unwrap();
+    let bus = bus_with([Subscriber::new("strict", handler).retries(5)]).await;
     bus.publish(Ping::new("k", 1)).await.unwrap();
     bus.wait_idle().await;
 
@@ -258,16 +219,10 @@ async fn a_permanent_error_skips_retries() {
 #[tokio::test(start_paused = true)]
 async fn any_std_error_is_retryable_and_keeps_its_source_chain() {
     let handler = |_: Arc<Ping>| async { "not a number".parse::<u32>().map(drop) };
-    let bus = Bus::builder()
-        .manual()
-        .subscribe(
-            Subscriber::new("parser", handler)
-                .retries(1)
-                .backoff(quick()),
-        )
-        .build()
-        .await
-        .unwrap();
+    let bus = bus_with([Subscriber::new("parser", handler)
+        .retries(1)
+        .backoff(quick())])
+    .await;
     bus.publish(Ping::new("k", 1)).await.unwrap();
     bus.wait_idle().await;
     let dead = bus.dead_letters().list().await.unwrap();
@@ -287,12 +242,7 @@ async fn undecodable_payloads_are_dead_lettered_and_do_not_block_the_queue() {
             std::future::ready(())
         }
     };
-    let bus = Bus::builder()
-        .manual()
-        .subscribe(Subscriber::new("reader", handler).concurrency(1).retries(5))
-        .build()
-        .await
-        .unwrap();
+    let bus = bus_with([Subscriber::new("reader", handler).concurrency(1).retries(5)]).await;
 
     bus.publish_envelope(Envelope::new("test.ping", b"{not json".to_vec()))
         .await

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tidings::{Bus, Context, Rate, Subscriber};
-use tidings_tests::{Log, Ping, Pong};
+use tidings_tests::{Log, Ping, Pong, bus_with};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
@@ -59,16 +59,10 @@ async fn rate_spaces_attempts_evenly() {
             std::future::ready(())
         }
     };
-    let bus = Bus::builder()
-        .manual()
-        .subscribe(
-            Subscriber::new("limited", handler)
-                .rate(Rate::per_second(10))
-                .concurrency(4),
-        )
-        .build()
-        .await
-        .unwrap();
+    let bus = bus_with([Subscriber::new("limited", handler)
+        .rate(Rate::per_second(10))
+        .concurrency(4)])
+    .await;
     let start = Instant::now();
     for seq in 0..20 {
         bus.publish(Ping::new("k", seq)).await.unwrap();
@@ -91,16 +85,12 @@ async fn rate_spaces_attempts_evenly() {
 #[tokio::test(start_paused = true)]
 async fn wait_idle_waits_for_follow_ups_published_by_handlers() {
     let pongs = Log::default();
-    let bus = Bus::builder()
-        .manual()
-        .subscribe(Subscriber::new(
-            "relay",
-            |ping: Arc<Ping>, ctx: Context| async move {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                ctx.publish(Pong { seq: ping.seq }).await.unwrap();
-            },
-        ))
-        .subscribe(Subscriber::new("sink", {
+    let bus = bus_with([
+        Subscriber::new("relay", |ping: Arc<Ping>, ctx: Context| async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            ctx.publish(Pong { seq: ping.seq }).await.unwrap();
+        }),
+        Subscriber::new("sink", {
             let pongs = pongs.clone();
             move |pong: Pong| {
                 let pongs = pongs.clone();
@@ -109,10 +99,9 @@ async fn wait_idle_waits_for_follow_ups_published_by_handlers() {
                     pongs.push(pong.seq);
                 }
             }
-        }))
-        .build()
-        .await
-        .unwrap();
+        }),
+    ])
+    .await;
     for seq in 0..10 {
         bus.publish(Ping::new("k", seq)).await.unwrap();
     }

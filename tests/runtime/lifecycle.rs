@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tidings::{Bus, Context, Error, State, Subscriber};
-use tidings_tests::{Log, Ping, Pong};
+use tidings_tests::{Log, Ping, Pong, bus_with};
 
 #[derive(Clone)]
 struct Db(Log<u32>);
@@ -157,12 +157,7 @@ async fn shutdown_drains_accepted_work_then_refuses_publishes() {
             }
         }
     };
-    let bus = Bus::builder()
-        .manual()
-        .subscribe(Subscriber::new("slow", handler).concurrency(2))
-        .build()
-        .await
-        .unwrap();
+    let bus = bus_with([Subscriber::new("slow", handler).concurrency(2)]).await;
     for seq in 0..10 {
         bus.publish(Ping::new("k", seq)).await.unwrap();
     }

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tidings::{Backoff, Bus, Context, HandlerError, Subscriber};
-use tidings_tests::{Log, Ping};
+use tidings::{Backoff, Context, HandlerError, Subscriber};
+use tidings_tests::{Log, Ping, bus_with};
 
 #[tokio::test(start_paused = true)]
 async fn same_key_events_are_handled_in_publish_order_across_workers() {
@@ -20,12 +20,7 @@ async fn same_key_events_are_handled_in_publish_order_across_workers() {
             }
         }
     };
-    let bus = Bus::builder()
-        .manual()
-        .subscribe(Subscriber::new("ordered", handler).ordered().concurrency(4))
-        .build()
-        .await
-        .unwrap();
+    let bus = bus_with([Subscriber::new("ordered", handler).ordered().concurrency(4)]).await;
     for seq in 0..30 {
         for key in ["a", "b", "c", "d"] {
             bus.publish(Ping::new(key, seq)).await.unwrap();
@@ -60,18 +55,12 @@ async fn a_failing_key_parks_only_itself() {
             })
         }
     };
-    let bus = Bus::builder()
-        .manual()
-        .subscribe(
-            Subscriber::new("ordered", handler)
-                .ordered()
-                .concurrency(2)
-                .retries(5)
-                .backoff(Backoff::fixed(Duration::from_secs(10))),
-        )
-        .build()
-        .await
-        .unwrap();
+    let bus = bus_with([Subscriber::new("ordered", handler)
+        .ordered()
+        .concurrency(2)
+        .retries(5)
+        .backoff(Backoff::fixed(Duration::from_secs(10)))])
+    .await;
     for seq in 0..3 {
         bus.publish(Ping::new("stuck", seq)).await.unwrap();
     }
@@ -121,12 +110,7 @@ async fn a_dead_lettered_event_releases_its_key() {
             })
         }
     };
-    let bus = Bus::builder()
-        .manual()
-        .subscribe(Subscriber::new("ordered", handler).ordered())
-        .build()
-        .await
-        .unwrap();
+    let bus = bus_with([Subscriber::new("ordered", handler).ordered()]).await;
     for seq in 0..3 {
         bus.publish(Ping::new("k", seq)).await.unwrap();
     }
