@@ -152,8 +152,9 @@ impl BusBuilder {
             .queues
             .iter()
             .flat_map(|(subscriber, queue)| {
-                (0..subscriber.options.concurrency).map(|_| {
-                    Arc::clone(&subscriber.handler).spawn_worker(Arc::clone(queue), bus.clone())
+                (0..subscriber.options.concurrency as usize).map(|worker| {
+                    let handler = Arc::clone(&subscriber.handler);
+                    handler.spawn_worker(Arc::clone(queue), bus.clone(), worker)
                 })
             })
             .collect();

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use tokio::task::JoinHandle;
 use tracing::Instrument;
@@ -93,13 +93,15 @@ impl Bus {
         latest_allowed: u8,
     ) -> Result<EventId> {
         self.check_intake(latest_allowed)?;
-        let id = EventId::new();
+        let time = SystemTime::now();
+        let id = EventId::at(time);
         let queues = self.inner.memory.route(E::NAME);
         if queues.is_empty() {
             tracing::trace!(event = E::NAME, %id, "published with no subscriber");
             return Ok(id);
         }
-        let meta = self.meta(id, E::VERSION, lineage, event.key().map(|key| key.hash64()));
+        let key_hash = event.key().map(|key| key.hash64());
+        let meta = Meta::new(id, time, E::VERSION, lineage, key_hash);
         let payload = Payload::Shared(Arc::new(event));
         let span = tracing::info_span!("tidings.publish", event = E::NAME, %id);
         self.enqueue_all(queues, meta, payload)
@@ -117,6 +119,8 @@ impl Bus {
             id,
             event_type,
             version,
+            source,
+            time,
             subject,
             correlation_id,
             causation_id,
@@ -132,7 +136,8 @@ impl Bus {
         let key_hash = subject
             .as_deref()
             .map(|subject| crate::Key::Str(subject).hash64());
-        let mut meta = self.meta(id, version, lineage, key_hash);
+        let mut meta = Meta::new(id, time, version, lineage, key_hash);
+        meta.source = (!source.is_empty()).then(|| Arc::from(source));
         meta.subject = subject.map(Arc::from);
         meta.headers = (!headers.is_empty()).then(|| Arc::new(headers));
         let span = tracing::info_span!("tidings.publish", event = event_type, %id);
@@ -147,21 +152,6 @@ impl Bus {
             return Err(Error::ShutDown);
         }
         Ok(())
-    }
-
-    fn meta(&self, id: EventId, version: u32, lineage: Lineage, key_hash: Option<u64>) -> Meta {
-        Meta {
-            id,
-            version,
-            source: Arc::clone(&self.inner.source),
-            subject: None,
-            key_hash,
-            correlation_id: lineage.correlation_id.unwrap_or(id),
-            causation_id: lineage.causation_id,
-            time: SystemTime::now(),
-            published_at: Instant::now(),
-            headers: None,
-        }
     }
 
     async fn enqueue_all(
@@ -247,7 +237,13 @@ impl Bus {
         for worker in workers {
             let _ = worker.await;
         }
-        let unfinished = self.inner.idle.unfinished();
+        let unfinished: usize = self
+            .inner
+            .memory
+            .queues
+            .iter()
+            .map(|(_, queue)| queue.unfinished())
+            .sum();
         match unfinished {
             0 => Ok(()),
             unfinished => Err(Error::ShutdownTimeout { unfinished }),
@@ -256,6 +252,11 @@ impl Bus {
 
     pub(crate) fn memory(&self) -> &MemoryTransport {
         &self.inner.memory
+    }
+
+    /// The CloudEvents `source` of events published here.
+    pub(crate) fn source(&self) -> &str {
+        &self.inner.source
     }
 
     pub(crate) fn state(&self) -> &StateMap {

@@ -22,6 +22,7 @@ pub struct Context {
 }
 
 impl Context {
+    /// A worker's context, pointed at each later delivery with [`Context::delivering`].
     pub(crate) fn new(bus: Bus, subscriber: Arc<str>, meta: Meta, attempt: u32) -> Self {
         Context {
             bus,
@@ -29,6 +30,11 @@ impl Context {
             meta,
             attempt,
         }
+    }
+
+    pub(crate) fn delivering(&mut self, meta: &Meta, attempt: u32) {
+        self.meta.clone_from(meta);
+        self.attempt = attempt;
     }
 
     /// The id of the event being handled.

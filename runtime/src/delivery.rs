@@ -3,8 +3,9 @@
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
+use crate::bus::Lineage;
 use crate::dead_letter::Envelope;
 use crate::event::{Event, EventId};
 
@@ -75,7 +76,7 @@ impl Payload {
 
 impl Delivery {
     /// The delivery as it would travel on the wire.
-    pub(crate) fn envelope(&self, event_type: &str) -> Envelope {
+    pub(crate) fn envelope(&self, event_type: &str, bus_source: &str) -> Envelope {
         let meta = &self.meta;
         let subject = match &self.payload {
             Payload::Shared(event) => event.subject(),
@@ -84,7 +85,7 @@ impl Delivery {
         let mut envelope =
             Envelope::new(event_type, self.payload.to_json()).with_version(meta.version);
         envelope.id = meta.id;
-        envelope.source = meta.source.to_string();
+        envelope.source = meta.source.as_deref().unwrap_or(bus_source).to_owned();
         envelope.time = meta.time;
         envelope.subject = subject;
         envelope.correlation_id = Some(meta.correlation_id);
@@ -99,14 +100,36 @@ impl Delivery {
 pub(crate) struct Meta {
     pub(crate) id: EventId,
     pub(crate) version: u32,
-    pub(crate) source: Arc<str>,
+    /// `None`: published on this bus, whose source it has.
+    pub(crate) source: Option<Arc<str>>,
     pub(crate) subject: Option<Arc<str>>,
     pub(crate) key_hash: Option<u64>,
     pub(crate) correlation_id: EventId,
     pub(crate) causation_id: Option<EventId>,
     pub(crate) time: SystemTime,
-    pub(crate) published_at: Instant,
     pub(crate) headers: Option<Arc<BTreeMap<String, String>>>,
+}
+
+impl Meta {
+    pub(crate) fn new(
+        id: EventId,
+        time: SystemTime,
+        version: u32,
+        lineage: Lineage,
+        key_hash: Option<u64>,
+    ) -> Self {
+        Meta {
+            id,
+            version,
+            source: None,
+            subject: None,
+            key_hash,
+            correlation_id: lineage.correlation_id.unwrap_or(id),
+            causation_id: lineage.causation_id,
+            time,
+            headers: None,
+        }
+    }
 }
 
 /// One event on its way to one subscriber.

@@ -152,6 +152,20 @@ impl EventId {
         EventId(Uuid::now_v7())
     }
 
+    /// A fresh id stamped with `time`: saves a second clock read when the caller has one, and
+    /// skips the process-wide lock `Uuid::now_v7` takes to keep ids monotonic (not needed here).
+    pub(crate) fn at(time: std::time::SystemTime) -> Self {
+        let since_epoch = time
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let timestamp = uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            since_epoch.as_secs(),
+            since_epoch.subsec_nanos(),
+        );
+        EventId(Uuid::new_v7(timestamp))
+    }
+
     /// The id as a UUID.
     pub fn as_uuid(&self) -> Uuid {
         self.0

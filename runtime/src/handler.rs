@@ -30,7 +30,7 @@ pub trait Handler<Args>: Send + Sync + 'static {
     type Future: Future<Output = Result<(), HandlerError>> + Send + 'static;
 
     /// Runs the handler for one delivery.
-    fn call(&self, event: Arc<Self::Event>, ctx: Context) -> Self::Future;
+    fn call(&self, event: Arc<Self::Event>, ctx: &Context) -> Self::Future;
 
     /// The `State<T>` types it reads, checked by `build()`.
     fn requirements() -> Vec<StateRequirement>;
@@ -112,8 +112,8 @@ macro_rules! impl_handler {
             type Future = Map<Fut, IntoResult<Fut::Output>>;
 
             #[allow(non_snake_case, unused_variables)]
-            fn call(&self, event: Arc<Ev::Event>, ctx: Context) -> Self::Future {
-                $(let $extract = $extract::from_context(&ctx);)*
+            fn call(&self, event: Arc<Ev::Event>, ctx: &Context) -> Self::Future {
+                $(let $extract = $extract::from_context(ctx);)*
                 (self)(Ev::from_shared(event), $($extract,)*)
                     .map(IntoHandlerResult::into_handler_result as IntoResult<Fut::Output>)
             }

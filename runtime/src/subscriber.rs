@@ -185,6 +185,7 @@ pub(crate) trait ErasedHandler: Send + Sync + 'static {
         self: Arc<Self>,
         queue: Arc<SubscriberQueue>,
         bus: crate::Bus,
+        worker: usize,
     ) -> tokio::task::JoinHandle<()>;
 }
 
@@ -207,8 +208,9 @@ impl<H: Handler<Args>, Args: 'static> ErasedHandler for Typed<H, Args> {
         self: Arc<Self>,
         queue: Arc<SubscriberQueue>,
         bus: crate::Bus,
+        worker: usize,
     ) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(worker::run(self, queue, bus))
+        tokio::spawn(worker::run(self, queue, bus, worker))
     }
 }
 

@@ -22,7 +22,13 @@ pub(crate) struct DeadLetterStore {
 }
 
 impl DeadLetterStore {
-    pub(crate) fn insert(&self, queue: &Arc<SubscriberQueue>, delivery: &Delivery, error: String) {
+    pub(crate) fn insert(
+        &self,
+        queue: &Arc<SubscriberQueue>,
+        delivery: &Delivery,
+        error: String,
+        source: &str,
+    ) {
         let now = SystemTime::now();
         let letter = DeadLetter {
             id: DeadLetterId::new(),
@@ -33,7 +39,7 @@ impl DeadLetterStore {
             attempts: delivery.attempt,
             first_failed_at: delivery.first_failed_at.unwrap_or(now),
             last_failed_at: now,
-            envelope: delivery.envelope(queue.event_name),
+            envelope: delivery.envelope(queue.event_name, source),
         };
         let stored = Stored {
             letter,

@@ -5,7 +5,6 @@ mod dead_letters;
 pub(crate) mod idle;
 mod queue;
 mod rate;
-mod ready;
 pub(crate) mod worker;
 
 use std::collections::HashMap;
@@ -14,9 +13,7 @@ use std::sync::Arc;
 pub(crate) use dead_letters::DeadLetterStore;
 pub(crate) use queue::SubscriberQueue;
 
-use crate::delivery::Delivery;
 use crate::subscriber::Subscriber;
-use worker::Failure;
 
 pub(crate) struct MemoryTransport {
     /// Every subscriber's queue, in start-up order.
@@ -45,14 +42,5 @@ impl MemoryTransport {
     /// The queues subscribed to `event_name`.
     pub(crate) fn route(&self, event_name: &str) -> &[Arc<SubscriberQueue>] {
         self.routes.get(event_name).map_or(&[], Vec::as_slice)
-    }
-
-    pub(crate) fn dead_letter(
-        &self,
-        queue: &Arc<SubscriberQueue>,
-        delivery: &Delivery,
-        failure: Failure,
-    ) {
-        self.dead_letters.insert(queue, delivery, failure.message);
     }
 }

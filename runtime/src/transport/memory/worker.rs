@@ -1,9 +1,12 @@
 //! A worker loop: take a delivery, run one attempt, then handle, retry or dead-letter it.
 
 use std::any::Any;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
 use futures_util::FutureExt;
@@ -23,39 +26,66 @@ pub(crate) struct Failure {
     pub(crate) message: String,
 }
 
+/// Worker number `worker` of a subscriber: runs until the bus aborts it at shutdown.
 pub(crate) async fn run<H: Handler<Args>, Args: 'static>(
     typed: Arc<Typed<H, Args>>,
     queue: Arc<SubscriberQueue>,
     bus: Bus,
+    worker: usize,
 ) {
+    // One context per worker, pointed at each delivery: no reference counts touched per event.
+    let mut context: Option<Context> = None;
     loop {
         let mut delivery = queue.next().await;
         if let Some(limiter) = &queue.limiter {
             limiter.acquire().await;
         }
+        let ctx = match &mut context {
+            Some(ctx) => {
+                ctx.delivering(&delivery.meta, delivery.attempt);
+                ctx
+            }
+            None => context.insert(Context::new(
+                bus.clone(),
+                Arc::clone(&queue.name),
+                delivery.meta.clone(),
+                delivery.attempt,
+            )),
+        };
         queue.counters.in_flight.fetch_add(1, Ordering::Relaxed);
-        let outcome = attempt(typed.handler(), &queue, &bus, &delivery).await;
+        let outcome = attempt(typed.handler(), &queue, ctx, &delivery).await;
         queue.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
         match outcome {
             Ok(()) => {
-                queue.record_latency(delivery.meta.published_at.elapsed());
+                let latency = SystemTime::now().duration_since(delivery.meta.time);
+                queue.record_latency(worker, latency.unwrap_or_default());
                 queue.counters.handled.fetch_add(1, Ordering::Relaxed);
                 queue.finish(&delivery);
             }
             Err(failure) if failure.permanent || delivery.attempt > queue.options.retries => {
                 tracing::warn!(
-                    subscriber = &*queue.name, event = <H::Event as Event>::NAME, id = %delivery.meta.id,
-                    attempt = delivery.attempt, error = %failure.message, "dead-lettered"
+                    subscriber = &*queue.name,
+                    event = <H::Event as Event>::NAME,
+                    id = %delivery.meta.id,
+                    attempt = delivery.attempt,
+                    error = %failure.message,
+                    "dead-lettered"
                 );
                 queue.counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
-                bus.memory().dead_letter(&queue, &delivery, failure);
+                let dead_letters = &bus.memory().dead_letters;
+                dead_letters.insert(&queue, &delivery, failure.message, bus.source());
                 queue.finish(&delivery);
             }
             Err(failure) => {
                 let delay = queue.options.backoff.delay(delivery.attempt);
                 tracing::debug!(
-                    subscriber = &*queue.name, event = <H::Event as Event>::NAME, id = %delivery.meta.id,
-                    attempt = delivery.attempt, error = %failure.message, ?delay, "attempt failed; will retry"
+                    subscriber = &*queue.name,
+                    event = <H::Event as Event>::NAME,
+                    id = %delivery.meta.id,
+                    attempt = delivery.attempt,
+                    error = %failure.message,
+                    ?delay,
+                    "attempt failed; will retry"
                 );
                 queue.counters.retried.fetch_add(1, Ordering::Relaxed);
                 delivery.attempt += 1;
@@ -71,7 +101,7 @@ pub(crate) async fn run<H: Handler<Args>, Args: 'static>(
 async fn attempt<H: Handler<Args>, Args>(
     handler: &H,
     queue: &SubscriberQueue,
-    bus: &Bus,
+    ctx: &Context,
     delivery: &Delivery,
 ) -> Result<(), Failure> {
     let event = delivery
@@ -81,12 +111,6 @@ async fn attempt<H: Handler<Args>, Args>(
             permanent: true,
             message,
         })?;
-    let ctx = Context::new(
-        bus.clone(),
-        Arc::clone(&queue.name),
-        delivery.meta.clone(),
-        delivery.attempt,
-    );
     let span = tracing::info_span!(
         "tidings.handle",
         event = <H::Event as Event>::NAME,
@@ -100,23 +124,39 @@ async fn attempt<H: Handler<Args>, Args>(
         let future = std::panic::catch_unwind(AssertUnwindSafe(|| handler.call(event, ctx)))?;
         AssertUnwindSafe(future).catch_unwind().await
     };
-    match tokio::time::timeout(timeout, call).instrument(span).await {
-        Ok(Ok(Ok(()))) => Ok(()),
-        Ok(Ok(Err(error))) => Err(Failure {
+    match within(timeout, call).instrument(span).await {
+        Some(Ok(Ok(()))) => Ok(()),
+        Some(Ok(Err(error))) => Err(Failure {
             permanent: error.is_permanent(),
             message: error.to_string(),
         }),
-        Ok(Err(panic)) => Err(Failure {
+        Some(Err(panic)) => Err(Failure {
             permanent: false,
             message: format!("handler panicked: {}", panic_message(&*panic)),
         }),
-        Err(_elapsed) => Err(Failure {
+        None => Err(Failure {
             permanent: false,
             message: format!(
                 "attempt timed out after {}",
                 humantime::format_duration(round_ms(timeout))
             ),
         }),
+    }
+}
+
+/// Runs `future` for at most `timeout`, or `None`. A future that is ready at once never starts
+/// a timer, which spares the hot path a clock read and a timer-wheel entry.
+async fn within<F: Future>(timeout: Duration, future: F) -> Option<F::Output> {
+    let mut future = pin!(future);
+    let mut first_poll = Some(());
+    let ready_at_once = std::future::poll_fn(|cx| match first_poll.take() {
+        Some(()) => Poll::Ready(future.as_mut().poll(cx)),
+        None => unreachable!("polled once"),
+    })
+    .await;
+    match ready_at_once {
+        Poll::Ready(output) => Some(output),
+        Poll::Pending => tokio::time::timeout(timeout, future).await.ok(),
     }
 }
 
