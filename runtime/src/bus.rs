@@ -10,7 +10,7 @@ use tracing::Instrument;
 
 use crate::builder::BusBuilder;
 use crate::dead_letter::{DeadLetterId, DeadLetters, Envelope};
-use crate::delivery::{Delivery, Meta, Payload};
+use crate::delivery::{Delivery, Extras, Meta, Payload};
 use crate::error::{Error, Result};
 use crate::event::{Event, EventId};
 use crate::state::StateMap;
@@ -95,7 +95,7 @@ impl Bus {
         self.check_intake(latest_allowed)?;
         let time = SystemTime::now();
         let id = EventId::at(time);
-        let queues = self.inner.memory.route(E::NAME);
+        let queues = self.inner.memory.route_typed::<E>();
         if queues.is_empty() {
             tracing::trace!(event = E::NAME, %id, "published with no subscriber");
             return Ok(id);
@@ -137,9 +137,11 @@ impl Bus {
             .as_deref()
             .map(|subject| crate::Key::Str(subject).hash64());
         let mut meta = Meta::new(id, time, version, lineage, key_hash);
-        meta.source = (!source.is_empty()).then(|| Arc::from(source));
-        meta.subject = subject.map(Arc::from);
-        meta.headers = (!headers.is_empty()).then(|| Arc::new(headers));
+        meta.extras = Some(Arc::new(Extras {
+            source,
+            subject,
+            headers,
+        }));
         let span = tracing::info_span!("tidings.publish", event = event_type, %id);
         self.enqueue_all(queues, meta, Payload::Json(data.into()))
             .instrument(span)

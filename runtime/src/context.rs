@@ -69,7 +69,7 @@ impl Context {
 
     /// Extra headers that came with the event.
     pub fn headers(&self) -> Headers<'_> {
-        Headers(self.meta.headers.as_deref())
+        Headers(self.meta.extras.as_deref().map(|extras| &extras.headers))
     }
 
     /// Publishes a follow-up event, carrying this event's correlation id forward and recording

@@ -80,17 +80,27 @@ impl Delivery {
         let meta = &self.meta;
         let subject = match &self.payload {
             Payload::Shared(event) => event.subject(),
-            Payload::Json(_) => meta.subject.as_deref().map(str::to_owned),
+            Payload::Json(_) => meta
+                .extras
+                .as_ref()
+                .and_then(|extras| extras.subject.clone()),
         };
         let mut envelope =
             Envelope::new(event_type, self.payload.to_json()).with_version(meta.version);
         envelope.id = meta.id;
-        envelope.source = meta.source.as_deref().unwrap_or(bus_source).to_owned();
+        envelope.source = match meta.extras.as_deref() {
+            Some(extras) if !extras.source.is_empty() => extras.source.clone(),
+            _ => bus_source.to_owned(),
+        };
         envelope.time = meta.time;
         envelope.subject = subject;
         envelope.correlation_id = Some(meta.correlation_id);
         envelope.causation_id = meta.causation_id;
-        envelope.headers = meta.headers.as_deref().cloned().unwrap_or_default();
+        envelope.headers = meta
+            .extras
+            .as_ref()
+            .map(|extras| extras.headers.clone())
+            .unwrap_or_default();
         envelope
     }
 }
@@ -100,14 +110,21 @@ impl Delivery {
 pub(crate) struct Meta {
     pub(crate) id: EventId,
     pub(crate) version: u32,
-    /// `None`: published on this bus, whose source it has.
-    pub(crate) source: Option<Arc<str>>,
-    pub(crate) subject: Option<Arc<str>>,
     pub(crate) key_hash: Option<u64>,
     pub(crate) correlation_id: EventId,
     pub(crate) causation_id: Option<EventId>,
     pub(crate) time: SystemTime,
-    pub(crate) headers: Option<Arc<BTreeMap<String, String>>>,
+    /// Only events that came as envelopes have these; typed publishes keep the hot path small.
+    pub(crate) extras: Option<Arc<Extras>>,
+}
+
+/// Envelope attributes a typed publish on this bus never sets.
+#[derive(Debug, Default)]
+pub(crate) struct Extras {
+    /// Empty: published on this bus, whose source it has.
+    pub(crate) source: String,
+    pub(crate) subject: Option<String>,
+    pub(crate) headers: BTreeMap<String, String>,
 }
 
 impl Meta {
@@ -121,13 +138,11 @@ impl Meta {
         Meta {
             id,
             version,
-            source: None,
-            subject: None,
             key_hash,
             correlation_id: lineage.correlation_id.unwrap_or(id),
             causation_id: lineage.causation_id,
             time,
-            headers: None,
+            extras: None,
         }
     }
 }

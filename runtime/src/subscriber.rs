@@ -179,6 +179,7 @@ pub(crate) fn registered() -> impl Iterator<Item = Subscriber> {
 /// A handler with its event type erased, so subscribers of different events share one list.
 pub(crate) trait ErasedHandler: Send + Sync + 'static {
     fn event_name(&self) -> &'static str;
+    fn event_type(&self) -> std::any::TypeId;
     fn requirements(&self) -> Vec<StateRequirement>;
     /// Starts one worker loop, monomorphised for the handler so the hot path never boxes.
     fn spawn_worker(
@@ -198,6 +199,10 @@ pub(crate) struct Typed<H, Args> {
 impl<H: Handler<Args>, Args: 'static> ErasedHandler for Typed<H, Args> {
     fn event_name(&self) -> &'static str {
         <H::Event as Event>::NAME
+    }
+
+    fn event_type(&self) -> std::any::TypeId {
+        std::any::TypeId::of::<H::Event>()
     }
 
     fn requirements(&self) -> Vec<StateRequirement> {

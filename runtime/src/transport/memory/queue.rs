@@ -1,11 +1,12 @@
 //! One subscriber's bounded queue: capacity, per-key lanes for `ordered`, and counters.
 //!
-//! Everything a publish or a finished delivery changes sits behind one mutex, so each costs one
-//! uncontended lock; waiting uses tokio's `Notify`, whose waiters live inside the waiting futures,
-//! so the hot path allocates nothing.
+//! The hot path is cheap by construction: the count of unfinished deliveries (the capacity
+//! bound) is one atomic, a publish takes one uncontended lock to append, a worker takes one lock
+//! per batch it pulls, and waiting uses tokio's `Notify`, whose waiters live inside the waiting
+//! futures, so nothing here allocates per event.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -18,6 +19,10 @@ use crate::delivery::Delivery;
 use crate::options::Options;
 use crate::stats::{Latency, SubscriberStats};
 
+/// The most deliveries a worker pulls at once: enough to amortise the lock, few enough that
+/// other workers of the subscriber still get a share.
+const MAX_BATCH: usize = 64;
+
 /// The queue is closed: the bus is shutting down.
 #[derive(Debug)]
 pub(crate) struct Closed;
@@ -29,36 +34,84 @@ pub(crate) struct SubscriberQueue {
     pub(crate) options: Options,
     pub(crate) limiter: Option<RateLimiter>,
     capacity: usize,
+    /// Accepted and neither handled nor dead-lettered: ready, in flight, parked behind their key
+    /// or waiting to retry. Never above `capacity`: this bounds memory under any burst.
+    unfinished: AtomicUsize,
+    publishers_waiting: AtomicUsize,
     state: Mutex<State>,
     /// Wakes a worker: a delivery became ready.
     ready: Notify,
     /// Wakes a publisher: room was made, or the queue closed.
     room: Notify,
     idle: Arc<IdleTracker>,
-    pub(crate) counters: Counters,
+    pub(crate) workers: Vec<WorkerStats>,
 }
 
 #[derive(Default)]
 struct State {
     /// Deliveries a worker may take now, in order.
     ready: VecDeque<Delivery>,
-    /// Accepted and neither handled nor dead-lettered: ready, in flight, parked behind their key
-    /// or waiting to retry. Never above `capacity`: this bounds memory under any burst.
-    unfinished: usize,
-    publishers_waiting: usize,
+    /// Workers waiting for a delivery: a publish wakes one only if there is one, which spares
+    /// the shared `Notify` a write per event while workers are busy.
+    waiting_workers: usize,
     closed: bool,
     /// For `ordered`: each key with a delivery running or waiting to retry, and what queues
     /// behind it.
     lanes: Option<HashMap<u64, VecDeque<Delivery>>>,
 }
 
-pub(crate) struct Counters {
-    pub(crate) handled: AtomicU64,
-    pub(crate) retried: AtomicU64,
-    pub(crate) dead_lettered: AtomicU64,
-    pub(crate) in_flight: AtomicUsize,
-    /// Publish → handled in microseconds, one histogram per worker so workers never contend.
-    latency: Vec<Mutex<Histogram<u64>>>,
+/// One worker's counters: written by that worker alone, so updates need no atomic read-modify-
+/// write; `stats()` sums them.
+pub(crate) struct WorkerStats {
+    handled: AtomicU64,
+    retried: AtomicU64,
+    dead_lettered: AtomicU64,
+    busy: AtomicBool,
+    /// Publish → handled, in microseconds.
+    latency: Mutex<Histogram<u64>>,
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("valid histogram bounds")
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+}
+
+impl WorkerStats {
+    fn new() -> Self {
+        WorkerStats {
+            handled: AtomicU64::new(0),
+            retried: AtomicU64::new(0),
+            dead_lettered: AtomicU64::new(0),
+            busy: AtomicBool::new(false),
+            latency: Mutex::new(histogram()),
+        }
+    }
+
+    pub(crate) fn set_busy(&self, busy: bool) {
+        self.busy.store(busy, Ordering::Relaxed);
+    }
+
+    pub(crate) fn handled(&self, latency: Duration) {
+        let micros = u64::try_from(latency.as_micros())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        self.latency
+            .lock()
+            .expect("latency lock")
+            .saturating_record(micros);
+        bump(&self.handled);
+    }
+
+    pub(crate) fn retried(&self) {
+        bump(&self.retried);
+    }
+
+    pub(crate) fn dead_lettered(&self) {
+        bump(&self.dead_lettered);
+    }
 }
 
 impl SubscriberQueue {
@@ -70,17 +123,14 @@ impl SubscriberQueue {
         capacity: usize,
         idle: Arc<IdleTracker>,
     ) -> Self {
-        let histogram = || {
-            Mutex::new(
-                Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("valid histogram bounds"),
-            )
-        };
         SubscriberQueue {
             name,
             group,
             event_name,
             limiter: options.rate.map(RateLimiter::new),
             capacity,
+            unfinished: AtomicUsize::new(0),
+            publishers_waiting: AtomicUsize::new(0),
             state: Mutex::new(State {
                 lanes: options.ordered.then(HashMap::new),
                 ..State::default()
@@ -88,111 +138,144 @@ impl SubscriberQueue {
             ready: Notify::new(),
             room: Notify::new(),
             idle,
-            counters: Counters {
-                handled: AtomicU64::new(0),
-                retried: AtomicU64::new(0),
-                dead_lettered: AtomicU64::new(0),
-                in_flight: AtomicUsize::new(0),
-                latency: (0..options.concurrency).map(|_| histogram()).collect(),
-            },
+            workers: (0..options.concurrency)
+                .map(|_| WorkerStats::new())
+                .collect(),
             options,
         }
     }
 
     /// Accepts a delivery, waiting while the queue is full (backpressure).
     pub(crate) async fn enqueue(&self, delivery: Delivery) -> Result<(), Closed> {
-        loop {
-            let room = self.room.notified();
-            tokio::pin!(room);
-            {
-                let mut state = self.lock();
-                if state.closed {
-                    return Err(Closed);
-                }
-                if state.unfinished < self.capacity {
-                    self.accept(state, delivery);
-                    return Ok(());
-                }
-                // Registered under the lock, so no wake-up falls between the check and the wait.
-                room.as_mut().enable();
-                state.publishers_waiting += 1;
-            }
-            room.await;
-            self.lock().publishers_waiting -= 1;
-        }
-    }
-
-    fn accept(&self, mut state: MutexGuard<'_, State>, delivery: Delivery) {
-        state.unfinished += 1;
-        if state.unfinished == 1 {
-            self.idle.queue_busy();
+        self.reserve().await?;
+        let mut state = self.lock();
+        if state.closed {
+            drop(state);
+            self.release(1);
+            return Err(Closed);
         }
         if let Some(key) = delivery.meta.key_hash
             && let Some(lanes) = &mut state.lanes
         {
             if let Some(waiting) = lanes.get_mut(&key) {
                 waiting.push_back(delivery);
-                return;
+                return Ok(());
             }
             lanes.insert(key, VecDeque::new());
         }
-        state.ready.push_back(delivery);
-        drop(state);
-        self.ready.notify_one();
+        self.push(state, delivery);
+        Ok(())
     }
 
-    /// The next delivery to attempt, in order.
-    pub(crate) async fn next(&self) -> Delivery {
+    /// Takes one unit of capacity, waiting for room; `Closed` once the queue closed.
+    async fn reserve(&self) -> Result<(), Closed> {
+        loop {
+            let taken = self.unfinished.fetch_add(1, Ordering::SeqCst);
+            if taken < self.capacity {
+                if taken == 0 {
+                    self.idle.queue_busy();
+                }
+                return Ok(());
+            }
+            // Full: give the unit back and wait for room.
+            self.unfinished.fetch_sub(1, Ordering::SeqCst);
+            let room = self.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            self.publishers_waiting.fetch_add(1, Ordering::SeqCst);
+            // Look again after announcing ourselves: either we see the room a finisher made, or
+            // that finisher sees us waiting and wakes us.
+            let closed = self.lock().closed;
+            if !closed && self.unfinished.load(Ordering::SeqCst) >= self.capacity {
+                room.await;
+            }
+            self.publishers_waiting.fetch_sub(1, Ordering::SeqCst);
+            if closed || self.lock().closed {
+                return Err(Closed);
+            }
+        }
+    }
+
+    /// Gives back `n` units of capacity and wakes a waiting publisher.
+    fn release(&self, n: usize) {
+        if self.unfinished.fetch_sub(n, Ordering::SeqCst) == n {
+            self.idle.queue_quiet();
+        }
+        if self.publishers_waiting.load(Ordering::SeqCst) > 0 {
+            self.room.notify_waiters();
+        }
+    }
+
+    /// Moves this worker's share of the ready deliveries into `batch`, waiting for at least one.
+    pub(crate) async fn take(&self, batch: &mut VecDeque<Delivery>) {
         loop {
             let ready = self.ready.notified();
             tokio::pin!(ready);
-            ready.as_mut().enable();
-            if let Some(delivery) = self.lock().ready.pop_front() {
-                return delivery;
+            {
+                let mut state = self.lock();
+                let share = state
+                    .ready
+                    .len()
+                    .div_ceil(self.workers.len())
+                    .min(MAX_BATCH);
+                if share > 0 {
+                    batch.extend(state.ready.drain(..share));
+                    let more = !state.ready.is_empty() && state.waiting_workers > 0;
+                    drop(state);
+                    if more {
+                        // Pass the baton: a waiting worker can take the rest.
+                        self.ready.notify_one();
+                    }
+                    return;
+                }
+                // Registered under the lock, so a publisher that sees us waiting wakes us.
+                ready.as_mut().enable();
+                state.waiting_workers += 1;
             }
             ready.await;
+            self.lock().waiting_workers -= 1;
         }
     }
 
     /// Brings a delivery back after its backoff; its key stays parked until then.
     pub(crate) fn retry_after(self: &Arc<Self>, delivery: Delivery, delay: Duration) {
+        if delay.is_zero() {
+            return self.push_ready(delivery);
+        }
         let queue = Arc::clone(self);
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            queue.lock().ready.push_back(delivery);
-            queue.ready.notify_one();
+            queue.push_ready(delivery);
         });
     }
 
-    /// The delivery is handled or dead-lettered: free its place and release its key.
-    pub(crate) fn finish(&self, delivery: &Delivery) {
-        let mut state = self.lock();
-        let mut next_ready = false;
-        if let Some(key) = delivery.meta.key_hash
-            && let Some(lanes) = &mut state.lanes
+    fn push_ready(&self, delivery: Delivery) {
+        self.push(self.lock(), delivery);
+    }
+
+    fn push(&self, mut state: MutexGuard<'_, State>, delivery: Delivery) {
+        state.ready.push_back(delivery);
+        let wake = state.waiting_workers > 0;
+        drop(state);
+        if wake {
+            self.ready.notify_one();
+        }
+    }
+
+    /// The delivery is handled or dead-lettered: release its key and its capacity.
+    pub(crate) fn finish(&self, key_hash: Option<u64>) {
+        if let Some(key) = key_hash
+            && self.options.ordered
         {
+            let mut state = self.lock();
+            let lanes = state.lanes.as_mut().expect("ordered queues have lanes");
             let waiting = lanes.get_mut(&key).expect("a running key has a lane");
             match waiting.pop_front() {
-                Some(next) => {
-                    state.ready.push_back(next);
-                    next_ready = true;
-                }
+                Some(next) => self.push(state, next),
                 None => drop(lanes.remove(&key)),
             }
         }
-        state.unfinished -= 1;
-        let now_idle = state.unfinished == 0;
-        let publisher_waits = state.publishers_waiting > 0;
-        drop(state);
-        if next_ready {
-            self.ready.notify_one();
-        }
-        if publisher_waits {
-            self.room.notify_one();
-        }
-        if now_idle {
-            self.idle.queue_quiet();
-        }
+        self.release(1);
     }
 
     /// Refuses further deliveries: publishers waiting for room get `Closed`.
@@ -201,18 +284,8 @@ impl SubscriberQueue {
         self.room.notify_waiters();
     }
 
-    pub(crate) fn record_latency(&self, worker: usize, latency: Duration) {
-        let micros = u64::try_from(latency.as_micros())
-            .unwrap_or(u64::MAX)
-            .max(1);
-        self.counters.latency[worker]
-            .lock()
-            .expect("latency lock")
-            .saturating_record(micros);
-    }
-
     pub(crate) fn unfinished(&self) -> usize {
-        self.lock().unfinished
+        self.unfinished.load(Ordering::SeqCst)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -220,13 +293,21 @@ impl SubscriberQueue {
     }
 
     pub(crate) fn stats(&self) -> SubscriberStats {
-        let c = &self.counters;
-        let in_flight = c.in_flight.load(Ordering::Relaxed);
-        let mut merged =
-            Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 2).expect("valid histogram bounds");
-        for histogram in &c.latency {
+        let sum = |counter: fn(&WorkerStats) -> &AtomicU64| -> u64 {
+            self.workers
+                .iter()
+                .map(|w| counter(w).load(Ordering::Relaxed))
+                .sum()
+        };
+        let in_flight = self
+            .workers
+            .iter()
+            .filter(|w| w.busy.load(Ordering::Relaxed))
+            .count();
+        let mut merged = histogram();
+        for worker in &self.workers {
             merged
-                .add(&*histogram.lock().expect("latency lock"))
+                .add(&*worker.latency.lock().expect("latency lock"))
                 .expect("same bounds");
         }
         let at = |q| Duration::from_micros(merged.value_at_quantile(q));
@@ -239,9 +320,9 @@ impl SubscriberQueue {
             name: self.name.to_string(),
             group: self.group.to_string(),
             event: self.event_name,
-            handled: c.handled.load(Ordering::Relaxed),
-            retried: c.retried.load(Ordering::Relaxed),
-            dead_lettered: c.dead_lettered.load(Ordering::Relaxed),
+            handled: sum(|w| &w.handled),
+            retried: sum(|w| &w.retried),
+            dead_lettered: sum(|w| &w.dead_lettered),
             in_flight,
             queued: self.unfinished().saturating_sub(in_flight),
             latency,

@@ -1,11 +1,11 @@
 //! A worker loop: take a delivery, run one attempt, then handle, retry or dead-letter it.
 
 use std::any::Any;
+use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
@@ -33,64 +33,70 @@ pub(crate) async fn run<H: Handler<Args>, Args: 'static>(
     bus: Bus,
     worker: usize,
 ) {
+    let stats = &queue.workers[worker];
     // One context per worker, pointed at each delivery: no reference counts touched per event.
     let mut context: Option<Context> = None;
+    // Reused across batches, so that after warming up the loop allocates nothing.
+    let mut batch = VecDeque::new();
     loop {
-        let mut delivery = queue.next().await;
-        if let Some(limiter) = &queue.limiter {
-            limiter.acquire().await;
-        }
-        let ctx = match &mut context {
-            Some(ctx) => {
-                ctx.delivering(&delivery.meta, delivery.attempt);
-                ctx
+        queue.take(&mut batch).await;
+        while let Some(mut delivery) = batch.pop_front() {
+            if let Some(limiter) = &queue.limiter {
+                limiter.acquire().await;
             }
-            None => context.insert(Context::new(
-                bus.clone(),
-                Arc::clone(&queue.name),
-                delivery.meta.clone(),
-                delivery.attempt,
-            )),
-        };
-        queue.counters.in_flight.fetch_add(1, Ordering::Relaxed);
-        let outcome = attempt(typed.handler(), &queue, ctx, &delivery).await;
-        queue.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
-        match outcome {
-            Ok(()) => {
-                let latency = SystemTime::now().duration_since(delivery.meta.time);
-                queue.record_latency(worker, latency.unwrap_or_default());
-                queue.counters.handled.fetch_add(1, Ordering::Relaxed);
-                queue.finish(&delivery);
-            }
-            Err(failure) if failure.permanent || delivery.attempt > queue.options.retries => {
-                tracing::warn!(
-                    subscriber = &*queue.name,
-                    event = <H::Event as Event>::NAME,
-                    id = %delivery.meta.id,
-                    attempt = delivery.attempt,
-                    error = %failure.message,
-                    "dead-lettered"
-                );
-                queue.counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
-                let dead_letters = &bus.memory().dead_letters;
-                dead_letters.insert(&queue, &delivery, failure.message, bus.source());
-                queue.finish(&delivery);
-            }
-            Err(failure) => {
-                let delay = queue.options.backoff.delay(delivery.attempt);
-                tracing::debug!(
-                    subscriber = &*queue.name,
-                    event = <H::Event as Event>::NAME,
-                    id = %delivery.meta.id,
-                    attempt = delivery.attempt,
-                    error = %failure.message,
-                    ?delay,
-                    "attempt failed; will retry"
-                );
-                queue.counters.retried.fetch_add(1, Ordering::Relaxed);
-                delivery.attempt += 1;
-                delivery.first_failed_at.get_or_insert_with(SystemTime::now);
-                queue.retry_after(delivery, delay);
+            let ctx = match &mut context {
+                Some(ctx) => {
+                    ctx.delivering(&delivery.meta, delivery.attempt);
+                    ctx
+                }
+                None => context.insert(Context::new(
+                    bus.clone(),
+                    Arc::clone(&queue.name),
+                    delivery.meta.clone(),
+                    delivery.attempt,
+                )),
+            };
+            stats.set_busy(true);
+            let outcome = attempt(typed.handler(), &queue, ctx, &delivery).await;
+            stats.set_busy(false);
+            match outcome {
+                Ok(()) => {
+                    let latency = SystemTime::now().duration_since(delivery.meta.time);
+                    stats.handled(latency.unwrap_or_default());
+                    // Released at once: a handler that publishes into a full queue must never
+                    // wait on capacity its own worker is sitting on.
+                    queue.finish(delivery.meta.key_hash);
+                }
+                Err(failure) if failure.permanent || delivery.attempt > queue.options.retries => {
+                    tracing::warn!(
+                        subscriber = &*queue.name,
+                        event = <H::Event as Event>::NAME,
+                        id = %delivery.meta.id,
+                        attempt = delivery.attempt,
+                        error = %failure.message,
+                        "dead-lettered"
+                    );
+                    stats.dead_lettered();
+                    let dead_letters = &bus.memory().dead_letters;
+                    dead_letters.insert(&queue, &delivery, failure.message, bus.source());
+                    queue.finish(delivery.meta.key_hash);
+                }
+                Err(failure) => {
+                    let delay = queue.options.backoff.delay(delivery.attempt);
+                    tracing::debug!(
+                        subscriber = &*queue.name,
+                        event = <H::Event as Event>::NAME,
+                        id = %delivery.meta.id,
+                        attempt = delivery.attempt,
+                        error = %failure.message,
+                        ?delay,
+                        "attempt failed; will retry"
+                    );
+                    stats.retried();
+                    delivery.attempt += 1;
+                    delivery.first_failed_at.get_or_insert_with(SystemTime::now);
+                    queue.retry_after(delivery, delay);
+                }
             }
         }
     }

@@ -1,0 +1,42 @@
+//! The scenarios, each against its raw baseline.
+
+pub(crate) mod failures;
+pub(crate) mod latency;
+pub(crate) mod throughput;
+
+use serde::{Deserialize, Serialize};
+use tidings::Event;
+
+/// A small event: what most buses carry most of the time.
+#[derive(Debug, Clone, Serialize, Deserialize, Event)]
+#[event(name = "bench.tick")]
+pub(crate) struct Tick {
+    pub(crate) seq: u64,
+}
+
+/// How big a run is.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Size {
+    pub(crate) rounds: usize,
+    /// Events per round in throughput scenarios.
+    pub(crate) events: u64,
+    /// Events per round in the retry and dead-letter scenarios.
+    pub(crate) failing_events: u64,
+    /// How long the latency scenario offers load.
+    pub(crate) latency_seconds: f64,
+}
+
+impl Size {
+    pub(crate) const FULL: Size = Size {
+        rounds: 7,
+        events: 1_000_000,
+        failing_events: 100_000,
+        latency_seconds: 3.0,
+    };
+    pub(crate) const QUICK: Size = Size {
+        rounds: 3,
+        events: 100_000,
+        failing_events: 10_000,
+        latency_seconds: 0.5,
+    };
+}
