@@ -66,7 +66,10 @@ fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
+    // The publishing loop runs on this thread and every consumer on one worker thread: one core
+    // each on a 2-core machine, with nothing else competing.
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
         .expect("tokio runtime");

@@ -51,8 +51,13 @@ where
     let interval_ns = 1_000_000_000 / RATE_PER_SECOND;
     for i in 0..events {
         let due = epoch + Duration::from_nanos(i * interval_ns);
-        if due > Instant::now() {
-            tokio::time::sleep_until(due).await;
+        // tokio's timer ticks in milliseconds: sleep for the coarse part, spin for the rest, so
+        // events leave when due instead of in bursts once per tick.
+        if due > Instant::now() + Duration::from_millis(2) {
+            tokio::time::sleep_until(due - Duration::from_millis(1)).await;
+        }
+        while Instant::now() < due {
+            std::hint::spin_loop();
         }
         send(Stamp {
             due_ns: i * interval_ns,

@@ -196,12 +196,16 @@ impl SubscriberQueue {
         }
     }
 
-    /// Gives back `n` units of capacity and wakes a waiting publisher.
+    /// Gives back `n` units of capacity. Waiting publishers are woken only once the queue has
+    /// drained by an eighth: they then publish a run of events before it is full again, instead
+    /// of a wake-up per freed slot.
     fn release(&self, n: usize) {
-        if self.unfinished.fetch_sub(n, Ordering::SeqCst) == n {
+        let left = self.unfinished.fetch_sub(n, Ordering::SeqCst) - n;
+        if left == 0 {
             self.idle.queue_quiet();
         }
-        if self.publishers_waiting.load(Ordering::SeqCst) > 0 {
+        let low_water = self.capacity - (self.capacity / 8).max(1);
+        if left <= low_water && self.publishers_waiting.load(Ordering::SeqCst) > 0 {
             self.room.notify_waiters();
         }
     }
