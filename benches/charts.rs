@@ -59,7 +59,7 @@ pub(crate) fn throughput(rows: &[Row]) -> String {
 /// Latency by percentile, log scale, baseline and tidings as two lines.
 pub(crate) fn latency(distribution: &Distribution, rate: u64) -> String {
     let (left, top, width, height) = (70.0, 40.0, 560.0, 300.0);
-    let mut svg = open(left + width + 40.0, top + height + 60.0);
+    let mut svg = open(left + width + 70.0, top + height + 60.0);
     let _ = writeln!(
         svg,
         "<text x=\"10\" y=\"20\" {FONT} font-weight=\"bold\">Publish → handle latency at {rate} events/s: raw mpsc (grey) vs tidings (blue)</text>"
