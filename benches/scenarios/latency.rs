@@ -116,8 +116,7 @@ async fn tidings_run(seconds: f64) -> Histogram<u64> {
     .await;
     bus.wait_idle().await;
     bus.shutdown().await.expect("shut down");
-    let histogram = recorded.lock().expect("lock").clone();
-    histogram
+    recorded.lock().expect("lock").clone()
 }
 
 /// Percentiles of both runs, for the table and the chart.
