@@ -7,8 +7,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tidings::Subscriber;
-use tidings_tests::{Ping, bus_with};
+use tidings::{Bus, Subscriber};
+use tidings_tests::Ping;
 
 struct Counting;
 
@@ -46,10 +46,15 @@ fn one_allocation_per_delivered_event_at_most() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let bus = bus_with([Subscriber::new("sink", |ping: Arc<Ping>| async move {
+        let sink = Subscriber::new("sink", |ping: Arc<Ping>| async move {
             std::hint::black_box(ping.seq);
-        })])
-        .await;
+        });
+        let bus = Bus::builder()
+            .manual()
+            .subscribe(sink)
+            .build()
+            .await
+            .unwrap();
         // The key's `String` is the test's own allocation: build the events up front.
         let warm_up: Vec<Ping> = (0..1_000).map(|seq| Ping::new("k", seq)).collect();
         let events: Vec<Ping> = (0..EVENTS as u32).map(|seq| Ping::new("k", seq)).collect();

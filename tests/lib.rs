@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
-use tidings::{Bus, BusBuilder, Event, Subscriber};
+use tidings::Event;
 
 /// A thread-safe list that handlers append to and tests read back.
 #[derive(Debug)]
@@ -62,14 +62,4 @@ impl Ping {
 #[event(name = "test.pong", version = 2)]
 pub struct Pong {
     pub seq: u32,
-}
-
-/// A bus running exactly `subscribers`, with automatic registration off.
-pub async fn bus_with(subscribers: impl IntoIterator<Item = Subscriber>) -> Bus {
-    subscribers
-        .into_iter()
-        .fold(Bus::builder().manual(), BusBuilder::subscribe)
-        .build()
-        .await
-        .expect("the bus builds")
 }

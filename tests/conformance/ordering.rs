@@ -3,11 +3,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::Backend;
 use tidings::{Backoff, Context, HandlerError, Subscriber};
-use tidings_tests::{Log, Ping, bus_with};
+use tidings_tests::{Log, Ping};
 
-#[tokio::test(start_paused = true)]
-async fn same_key_events_are_handled_in_publish_order_across_workers() {
+pub(crate) async fn same_key_events_are_handled_in_publish_order_across_workers(
+    backend: &dyn Backend,
+) {
     let log: Log<(String, u32)> = Log::default();
     let handler = {
         let log = log.clone();
@@ -20,7 +22,9 @@ async fn same_key_events_are_handled_in_publish_order_across_workers() {
             }
         }
     };
-    let bus = bus_with([Subscriber::new("ordered", handler).ordered().concurrency(4)]).await;
+    let bus = backend
+        .bus_with([Subscriber::new("ordered", handler).ordered().concurrency(4)])
+        .await;
     for seq in 0..30 {
         for key in ["a", "b", "c", "d"] {
             bus.publish(Ping::new(key, seq)).await.unwrap();
@@ -40,8 +44,7 @@ async fn same_key_events_are_handled_in_publish_order_across_workers() {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_failing_key_parks_only_itself() {
+pub(crate) async fn a_failing_key_parks_only_itself(backend: &dyn Backend) {
     let log: Log<(String, u32, u32)> = Log::default();
     let handler = {
         let log = log.clone();
@@ -55,12 +58,13 @@ async fn a_failing_key_parks_only_itself() {
             })
         }
     };
-    let bus = bus_with([Subscriber::new("ordered", handler)
-        .ordered()
-        .concurrency(2)
-        .retries(5)
-        .backoff(Backoff::fixed(Duration::from_secs(10)))])
-    .await;
+    let bus = backend
+        .bus_with([Subscriber::new("ordered", handler)
+            .ordered()
+            .concurrency(2)
+            .retries(5)
+            .backoff(Backoff::fixed(Duration::from_millis(300)))])
+        .await;
     for seq in 0..3 {
         bus.publish(Ping::new("stuck", seq)).await.unwrap();
     }
@@ -96,8 +100,7 @@ async fn a_failing_key_parks_only_itself() {
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_dead_lettered_event_releases_its_key() {
+pub(crate) async fn a_dead_lettered_event_releases_its_key(backend: &dyn Backend) {
     let log: Log<u32> = Log::default();
     let handler = {
         let log = log.clone();
@@ -110,7 +113,9 @@ async fn a_dead_lettered_event_releases_its_key() {
             })
         }
     };
-    let bus = bus_with([Subscriber::new("ordered", handler).ordered()]).await;
+    let bus = backend
+        .bus_with([Subscriber::new("ordered", handler).ordered()])
+        .await;
     for seq in 0..3 {
         bus.publish(Ping::new("k", seq)).await.unwrap();
     }

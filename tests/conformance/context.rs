@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
+use super::Backend;
 use tidings::{Context, EventId, Subscriber};
-use tidings_tests::{Log, Ping, Pong, bus_with};
+use tidings_tests::{Log, Ping, Pong};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Seen {
@@ -20,41 +21,43 @@ fn seen(ctx: &Context) -> Seen {
     }
 }
 
-#[tokio::test]
-async fn context_publish_carries_correlation_and_causation_forward() {
+pub(crate) async fn context_publish_carries_correlation_and_causation_forward(
+    backend: &dyn Backend,
+) {
     let (first, second, third) = (Log::default(), Log::default(), Log::default());
-    let bus = bus_with([
-        Subscriber::new("first", {
-            let first = first.clone();
-            move |ping: Arc<Ping>, ctx: Context| {
+    let bus = backend
+        .bus_with([
+            Subscriber::new("first", {
                 let first = first.clone();
-                async move {
-                    first.push(seen(&ctx));
-                    if ping.key == "root" {
-                        ctx.publish(Pong { seq: ping.seq }).await.unwrap();
+                move |ping: Arc<Ping>, ctx: Context| {
+                    let first = first.clone();
+                    async move {
+                        first.push(seen(&ctx));
+                        if ping.key == "root" {
+                            ctx.publish(Pong { seq: ping.seq }).await.unwrap();
+                        }
                     }
                 }
-            }
-        }),
-        Subscriber::new("second", {
-            let second = second.clone();
-            move |pong: Pong, ctx: Context| {
+            }),
+            Subscriber::new("second", {
                 let second = second.clone();
-                async move {
-                    second.push(seen(&ctx));
-                    ctx.publish(Ping::new("leaf", pong.seq)).await.unwrap();
+                move |pong: Pong, ctx: Context| {
+                    let second = second.clone();
+                    async move {
+                        second.push(seen(&ctx));
+                        ctx.publish(Ping::new("leaf", pong.seq)).await.unwrap();
+                    }
                 }
-            }
-        }),
-        Subscriber::new("third", {
-            let third = third.clone();
-            move |_: Pong, ctx: Context| {
-                third.push(ctx.subscriber().to_owned());
-                std::future::ready(())
-            }
-        }),
-    ])
-    .await;
+            }),
+            Subscriber::new("third", {
+                let third = third.clone();
+                move |_: Pong, ctx: Context| {
+                    third.push(ctx.subscriber().to_owned());
+                    std::future::ready(())
+                }
+            }),
+        ])
+        .await;
 
     let root = bus.publish(Ping::new("root", 1)).await.unwrap();
     bus.wait_idle().await;

@@ -3,8 +3,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tidings::{Bus, Context, Error, HandlerError, Subscriber};
-use tidings_tests::{Log, Ping, bus_with};
+use super::Backend;
+use tidings::{Context, Error, HandlerError, Subscriber};
+use tidings_tests::{Log, Ping};
 
 /// Fails every event until `healthy` is set.
 fn until_healthy(healthy: Arc<AtomicBool>, attempts: Log<u32>) -> Subscriber {
@@ -25,11 +26,10 @@ fn counter(name: &str, log: Log<u32>) -> Subscriber {
     })
 }
 
-#[tokio::test]
-async fn a_dead_letter_records_what_failed_where_and_when() {
+pub(crate) async fn a_dead_letter_records_what_failed_where_and_when(backend: &dyn Backend) {
     let healthy = Arc::new(AtomicBool::new(false));
-    let bus = Bus::builder()
-        .manual()
+    let bus = backend
+        .builder()
         .source("orders-service")
         .subscribe(until_healthy(healthy, Log::default()).group("billing"))
         .build()
@@ -77,15 +77,17 @@ fn serde_json_value(ping: &Ping) -> serde_json::Value {
     serde_json::json!({ "key": ping.key, "seq": ping.seq })
 }
 
-#[tokio::test]
-async fn replay_redelivers_to_that_subscriber_only_from_attempt_one() {
+pub(crate) async fn replay_redelivers_to_that_subscriber_only_from_attempt_one(
+    backend: &dyn Backend,
+) {
     let healthy = Arc::new(AtomicBool::new(false));
     let (attempts, bystander) = (Log::default(), Log::default());
-    let bus = bus_with([
-        until_healthy(healthy.clone(), attempts.clone()),
-        counter("bystander", bystander.clone()),
-    ])
-    .await;
+    let bus = backend
+        .bus_with([
+            until_healthy(healthy.clone(), attempts.clone()),
+            counter("bystander", bystander.clone()),
+        ])
+        .await;
     bus.publish(Ping::new("k", 1)).await.unwrap();
     bus.wait_idle().await;
     let id = bus.dead_letters().list().await.unwrap()[0].id;
@@ -114,13 +116,13 @@ async fn replay_redelivers_to_that_subscriber_only_from_attempt_one() {
     );
 }
 
-#[tokio::test]
-async fn a_replay_that_fails_again_makes_a_new_dead_letter() {
-    let bus = bus_with([until_healthy(
-        Arc::new(AtomicBool::new(false)),
-        Log::default(),
-    )])
-    .await;
+pub(crate) async fn a_replay_that_fails_again_makes_a_new_dead_letter(backend: &dyn Backend) {
+    let bus = backend
+        .bus_with([until_healthy(
+            Arc::new(AtomicBool::new(false)),
+            Log::default(),
+        )])
+        .await;
     bus.publish(Ping::new("k", 1)).await.unwrap();
     bus.wait_idle().await;
     let first = bus.dead_letters().list().await.unwrap()[0].clone();
@@ -132,13 +134,13 @@ async fn a_replay_that_fails_again_makes_a_new_dead_letter() {
     assert_eq!(dead[0].envelope.id, first.envelope.id, "same event");
 }
 
-#[tokio::test]
-async fn discard_removes_a_dead_letter_for_good() {
-    let bus = bus_with([until_healthy(
-        Arc::new(AtomicBool::new(false)),
-        Log::default(),
-    )])
-    .await;
+pub(crate) async fn discard_removes_a_dead_letter_for_good(backend: &dyn Backend) {
+    let bus = backend
+        .bus_with([until_healthy(
+            Arc::new(AtomicBool::new(false)),
+            Log::default(),
+        )])
+        .await;
     for seq in 0..3 {
         bus.publish(Ping::new("k", seq)).await.unwrap();
     }
