@@ -14,6 +14,7 @@ mod state;
 mod stats;
 mod subscriber;
 pub mod transport;
+mod wire;
 
 pub use builder::BusBuilder;
 pub use bus::Bus;
@@ -30,6 +31,7 @@ pub use subscriber::Subscriber;
 pub use tidings_macros::Event;
 /// Registers an async fn as a subscriber; see the crate docs for its options.
 pub use tidings_macros::subscriber;
+pub use wire::WireError;
 
 /// Everything a typical program needs: `use tidings::prelude::*;`.
 pub mod prelude {
