@@ -12,7 +12,6 @@
 //! `headers` carries the event's extra headers.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -120,24 +119,26 @@ impl Envelope {
     }
 }
 
-/// Milliseconds since the Unix epoch, the precision the wire keeps.
-pub(crate) fn unix_millis(time: SystemTime) -> u64 {
-    u64::try_from(
-        time.duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis(),
-    )
-    .unwrap_or(u64::MAX)
-}
-
-/// The inverse of [`unix_millis`].
-pub(crate) fn from_unix_millis(millis: u64) -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_millis(millis)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, SystemTime};
+
     use super::*;
+
+    /// Milliseconds since the Unix epoch, the precision the wire keeps.
+    fn unix_millis(time: SystemTime) -> u64 {
+        u64::try_from(
+            time.duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis(),
+        )
+        .unwrap_or(u64::MAX)
+    }
+
+    /// The inverse of [`unix_millis`].
+    fn from_unix_millis(millis: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_millis(millis)
+    }
 
     fn sample(data: &[u8]) -> Envelope {
         let mut envelope = Envelope::new("orders.placed", data.to_vec())
