@@ -10,9 +10,10 @@ use crate::bus::{Bus, Inner};
 use crate::error::{Error, Result};
 use crate::state::{StateMap, StateValues};
 use crate::subscriber::{self, Subscriber};
+use crate::transport::durable::Journal;
 use crate::transport::memory::idle::IdleTracker;
 use crate::transport::memory::{MemoryTransport, SubscriberQueue};
-use crate::transport::{self, Kind};
+use crate::transport::{self, Kind, recovery};
 
 /// Configures a [`Bus`]; see [`Bus::builder`].
 #[must_use = "call `.build().await` to start the bus"]
@@ -118,10 +119,16 @@ impl BusBuilder {
             .url
             .as_deref()
             .map_or(Ok(Kind::Memory), transport::parse_url)?;
-        debug_assert_eq!(kind, Kind::Memory);
         let subscribers = self.select()?;
         let state = StateMap::new(self.state);
         check(&subscribers, &state, self.queue_capacity)?;
+        let (journal, recovered) = match kind {
+            Kind::Memory => (None, None),
+            Kind::Durable { path, sync } => {
+                let (journal, recovered) = Journal::open(&path, sync)?;
+                (Some(journal), Some(recovered))
+            }
+        };
 
         let idle = Arc::new(IdleTracker::default());
         let queues: Vec<_> = subscribers
@@ -140,13 +147,16 @@ impl BusBuilder {
             .collect();
         let bus = Bus::new(Inner {
             lifecycle: AtomicU8::new(0),
-            memory: MemoryTransport::new(queues),
+            memory: MemoryTransport::new(queues, journal),
             state,
             idle,
             source: self.source.unwrap_or_else(|| "tidings".to_owned()).into(),
             shutdown_timeout: self.shutdown_timeout,
             workers: Mutex::new(Vec::new()),
         });
+        if let Some(recovered) = recovered {
+            recovery::restore(&bus, recovered);
+        }
         let workers = bus
             .memory()
             .queues

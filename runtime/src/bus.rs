@@ -10,11 +10,12 @@ use tracing::Instrument;
 
 use crate::builder::BusBuilder;
 use crate::dead_letter::{DeadLetterId, DeadLetters, Envelope};
-use crate::delivery::{Delivery, Extras, Meta, Payload};
+use crate::delivery::{Delivery, Meta, Payload};
 use crate::error::{Error, Result};
 use crate::event::{Event, EventId};
 use crate::state::StateMap;
 use crate::stats::Stats;
+use crate::transport::durable::Journal;
 use crate::transport::memory::idle::IdleTracker;
 use crate::transport::memory::{MemoryTransport, SubscriberQueue};
 
@@ -102,48 +103,51 @@ impl Bus {
         }
         let key_hash = event.key().map(|key| key.hash64());
         let meta = Meta::new(id, time, E::VERSION, lineage, key_hash);
-        let payload = Payload::Shared(Arc::new(event));
         let span = tracing::info_span!("tidings.publish", event = E::NAME, %id);
-        self.enqueue_all(queues, meta, payload)
-            .instrument(span)
-            .await?;
+        async {
+            let seq = match self.journal() {
+                Some(journal) => {
+                    let data = serde_json::to_vec(&event).map_err(|source| Error::Serialize {
+                        event: E::NAME,
+                        source,
+                    })?;
+                    let subject = event.key().map(|key| key.to_string());
+                    let envelope = meta.envelope(E::NAME, data, subject, self.source());
+                    journal
+                        .append(envelope.to_cloudevent_json(), names(queues))
+                        .await?
+                }
+                None => 0,
+            };
+            self.enqueue_all(queues, meta, Payload::Shared(Arc::new(event)), seq)
+                .await
+        }
+        .instrument(span)
+        .await?;
         Ok(id)
     }
 
     /// Publishes an event given as an envelope (its payload JSON-encoded), for bridges and
     /// producers outside Rust. Subscribers decode it; a payload they cannot decode is
     /// dead-lettered with the decode error.
-    pub async fn publish_envelope(&self, envelope: Envelope) -> Result<EventId> {
+    pub async fn publish_envelope(&self, mut envelope: Envelope) -> Result<EventId> {
         self.check_intake(RUNNING)?;
-        let Envelope {
-            id,
-            event_type,
-            version,
-            source,
-            time,
-            subject,
-            correlation_id,
-            causation_id,
-            headers,
-            data,
-            ..
-        } = envelope;
-        let queues = self.inner.memory.route(&event_type);
-        let lineage = Lineage {
-            correlation_id,
-            causation_id,
+        if envelope.source.is_empty() {
+            envelope.source = self.source().to_owned();
+        }
+        let queues = self.inner.memory.route(&envelope.event_type);
+        let seq = match self.journal() {
+            Some(journal) if !queues.is_empty() => {
+                journal
+                    .append(envelope.to_cloudevent_json(), names(queues))
+                    .await?
+            }
+            _ => 0,
         };
-        let key_hash = subject
-            .as_deref()
-            .map(|subject| crate::Key::Str(subject).hash64());
-        let mut meta = Meta::new(id, time, version, lineage, key_hash);
-        meta.extras = Some(Arc::new(Extras {
-            source,
-            subject,
-            headers,
-        }));
+        let (id, event_type) = (envelope.id, envelope.event_type.clone());
+        let (meta, payload) = Meta::from_envelope(envelope);
         let span = tracing::info_span!("tidings.publish", event = event_type, %id);
-        self.enqueue_all(queues, meta, Payload::Json(data.into()))
+        self.enqueue_all(queues, meta, payload, seq)
             .instrument(span)
             .await?;
         Ok(id)
@@ -161,6 +165,7 @@ impl Bus {
         queues: &[Arc<SubscriberQueue>],
         meta: Meta,
         payload: Payload,
+        seq: u64,
     ) -> Result<()> {
         for queue in queues {
             let delivery = Delivery {
@@ -168,6 +173,7 @@ impl Bus {
                 payload: payload.clone(),
                 attempt: 1,
                 first_failed_at: None,
+                seq,
             };
             queue.enqueue(delivery).await.map_err(|_| Error::ShutDown)?;
         }
@@ -186,17 +192,36 @@ impl Bus {
 
     pub(crate) async fn replay(&self, id: &DeadLetterId) -> Result<()> {
         self.check_intake(RUNNING)?;
-        let stored = self.inner.memory.dead_letters.take(id)?;
-        let delivery = Delivery {
+        let dead_letters = &self.inner.memory.dead_letters;
+        let stored = dead_letters.take(id)?;
+        let Some(queue) = stored.queue.clone() else {
+            let subscriber = stored.letter.subscriber.clone();
+            dead_letters.restore(stored.letter, stored.delivery, None);
+            return Err(Error::SubscriberNotRunning {
+                id: *id,
+                subscriber,
+            });
+        };
+        let mut delivery = Delivery {
             attempt: 1,
             first_failed_at: None,
             ..stored.delivery
         };
-        stored
-            .queue
-            .enqueue(delivery)
-            .await
-            .map_err(|_| Error::ShutDown)
+        if let Some(journal) = self.journal() {
+            let record = stored.letter.envelope.to_cloudevent_json();
+            let revived =
+                journal.append_reviving(record, vec![Arc::clone(&queue.name)], Some(id.to_bytes()));
+            delivery.seq = revived.await?;
+        }
+        queue.enqueue(delivery).await.map_err(|_| Error::ShutDown)
+    }
+
+    pub(crate) fn discard(&self, id: &DeadLetterId) -> Result<()> {
+        self.inner.memory.dead_letters.take(id)?;
+        if let Some(journal) = self.journal() {
+            journal.discarded(id.to_bytes());
+        }
+        Ok(())
     }
 
     /// Counters for every subscriber.
@@ -239,6 +264,9 @@ impl Bus {
         for worker in workers {
             let _ = worker.await;
         }
+        if let Some(journal) = self.journal() {
+            journal.close().await?;
+        }
         let unfinished: usize = self
             .inner
             .memory
@@ -250,6 +278,10 @@ impl Bus {
             0 => Ok(()),
             unfinished => Err(Error::ShutdownTimeout { unfinished }),
         }
+    }
+
+    pub(crate) fn journal(&self) -> Option<&Journal> {
+        self.inner.memory.journal.as_ref()
     }
 
     pub(crate) fn memory(&self) -> &MemoryTransport {
@@ -286,4 +318,9 @@ impl Bus {
     pub(crate) fn set_workers(&self, workers: Vec<JoinHandle<()>>) {
         *self.inner.workers.lock().expect("workers lock") = workers;
     }
+}
+
+/// The subscribers' names, for the journal's delivery records.
+fn names(queues: &[Arc<SubscriberQueue>]) -> Vec<Arc<str>> {
+    queues.iter().map(|queue| Arc::clone(&queue.name)).collect()
 }

@@ -22,6 +22,14 @@ impl DeadLetterId {
     pub(crate) fn new() -> Self {
         DeadLetterId(Uuid::now_v7())
     }
+
+    pub(crate) fn to_bytes(self) -> [u8; 16] {
+        self.0.into_bytes()
+    }
+
+    pub(crate) fn from_bytes(bytes: [u8; 16]) -> Self {
+        DeadLetterId(Uuid::from_bytes(bytes))
+    }
 }
 
 impl fmt::Display for DeadLetterId {
@@ -166,6 +174,6 @@ impl DeadLetters<'_> {
 
     /// Removes a dead letter for good.
     pub async fn discard(&self, id: &DeadLetterId) -> Result<()> {
-        self.bus.memory().dead_letters.take(id).map(drop)
+        self.bus.discard(id)
     }
 }

@@ -77,26 +77,69 @@ impl Payload {
 impl Delivery {
     /// The delivery as it would travel on the wire.
     pub(crate) fn envelope(&self, event_type: &str, bus_source: &str) -> Envelope {
-        let meta = &self.meta;
         let subject = match &self.payload {
             Payload::Shared(event) => event.subject(),
-            Payload::Json(_) => meta
+            Payload::Json(_) => self
+                .meta
                 .extras
                 .as_ref()
                 .and_then(|extras| extras.subject.clone()),
         };
-        let mut envelope =
-            Envelope::new(event_type, self.payload.to_json()).with_version(meta.version);
-        envelope.id = meta.id;
-        envelope.source = match meta.extras.as_deref() {
+        self.meta
+            .envelope(event_type, self.payload.to_json(), subject, bus_source)
+    }
+}
+
+impl Meta {
+    /// The attributes and payload of an event that arrived as an envelope.
+    pub(crate) fn from_envelope(envelope: Envelope) -> (Meta, Payload) {
+        let Envelope {
+            id,
+            version,
+            source,
+            time,
+            subject,
+            correlation_id,
+            causation_id,
+            headers,
+            data,
+            ..
+        } = envelope;
+        let key_hash = subject
+            .as_deref()
+            .map(|subject| crate::Key::Str(subject).hash64());
+        let lineage = Lineage {
+            correlation_id,
+            causation_id,
+        };
+        let mut meta = Meta::new(id, time, version, lineage, key_hash);
+        meta.extras = Some(Arc::new(Extras {
+            source,
+            subject,
+            headers,
+        }));
+        (meta, Payload::Json(data.into()))
+    }
+
+    /// An envelope with these attributes around `data`.
+    pub(crate) fn envelope(
+        &self,
+        event_type: &str,
+        data: Vec<u8>,
+        subject: Option<String>,
+        bus_source: &str,
+    ) -> Envelope {
+        let mut envelope = Envelope::new(event_type, data).with_version(self.version);
+        envelope.id = self.id;
+        envelope.source = match self.extras.as_deref() {
             Some(extras) if !extras.source.is_empty() => extras.source.clone(),
             _ => bus_source.to_owned(),
         };
-        envelope.time = meta.time;
+        envelope.time = self.time;
         envelope.subject = subject;
-        envelope.correlation_id = Some(meta.correlation_id);
-        envelope.causation_id = meta.causation_id;
-        envelope.headers = meta
+        envelope.correlation_id = Some(self.correlation_id);
+        envelope.causation_id = self.causation_id;
+        envelope.headers = self
             .extras
             .as_ref()
             .map(|extras| extras.headers.clone())
@@ -155,4 +198,6 @@ pub(crate) struct Delivery {
     /// 1 on the first try.
     pub(crate) attempt: u32,
     pub(crate) first_failed_at: Option<SystemTime>,
+    /// The event's place in the durable journal; 0 when there is none (memory).
+    pub(crate) seq: u64,
 }

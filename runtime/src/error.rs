@@ -39,6 +39,31 @@ pub enum Error {
     #[error("no dead letter with id {0}; list them with `bus.dead_letters().list()`")]
     DeadLetterNotFound(DeadLetterId),
 
+    /// The durable store could not be opened or written.
+    #[error(
+        "the durable store at `{}` failed: {message}; check that the disk has room and that no other \
+         process has it open, or move the directory aside to start empty",
+        path.display()
+    )]
+    Storage {
+        /// The store's directory.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+
+    /// A dead letter belongs to a subscriber this bus does not run.
+    #[error(
+        "dead letter {id} belongs to subscriber `{subscriber}`, which this bus does not run; replay \
+         it from a bus that does"
+    )]
+    SubscriberNotRunning {
+        /// The dead letter.
+        id: DeadLetterId,
+        /// Its subscriber.
+        subscriber: String,
+    },
+
     /// The event could not be serialized.
     #[error("cannot serialize event `{event}`: {source}")]
     Serialize {

@@ -52,11 +52,20 @@ pub enum Key<'a> {
 }
 
 impl Key<'_> {
-    /// A 64-bit hash of the key, stable within one build, used to find the key's lane.
+    /// A 64-bit hash of the key's text, stable within one build, used to find the key's lane.
+    /// Hashing the text (without allocating it) makes `42` and `"42"` one lane, as they are
+    /// once the key has travelled as a CloudEvents `subject`.
     pub fn hash64(&self) -> u64 {
-        let mut hasher = std::hash::DefaultHasher::new();
-        self.hash(&mut hasher);
-        hasher.finish()
+        struct Text(std::hash::DefaultHasher);
+        impl fmt::Write for Text {
+            fn write_str(&mut self, s: &str) -> fmt::Result {
+                self.0.write(s.as_bytes());
+                Ok(())
+            }
+        }
+        let mut text = Text(std::hash::DefaultHasher::new());
+        let _ = fmt::Write::write_fmt(&mut text, format_args!("{self}"));
+        text.0.finish()
     }
 }
 

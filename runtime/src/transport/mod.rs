@@ -3,29 +3,36 @@
 //! | transport | URL | feature | status |
 //! |---|---|---|---|
 //! | memory | `memory://` (default) | `memory` (default) | available |
-//! | local durable | `file://PATH` | `durable` | planned |
+//! | local durable | `file://PATH` | always built | available |
 //! | NATS JetStream | `nats://` | `nats` | planned |
 //! | RabbitMQ | `amqp://` | `amqp` | planned |
 //! | Redis Streams | `redis://` | `redis` | planned |
 //! | PostgreSQL | `postgres://` | `postgres` | planned |
 
+pub(crate) mod durable;
 pub(crate) mod memory;
+pub(crate) mod recovery;
 
 use crate::error::Error;
 
 /// The transport a URL selects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Kind {
     Memory,
+    Durable {
+        path: std::path::PathBuf,
+        sync: durable::SyncMode,
+    },
 }
 
-const PLANNED: [&str; 5] = ["file", "nats", "amqp", "redis", "postgres"];
+const PLANNED: [&str; 4] = ["nats", "amqp", "redis", "postgres"];
 
 /// Parses a bus URL into the transport it names.
 pub(crate) fn parse_url(url: &str) -> Result<Kind, Error> {
     let scheme = url.split_once("://").map(|(scheme, _)| scheme);
     match scheme {
         Some("memory") => Ok(Kind::Memory),
+        Some("file") => durable::parse(url).map(|(path, sync)| Kind::Durable { path, sync }),
         Some(scheme) if PLANNED.contains(&scheme) => Err(Error::UnsupportedUrl {
             url: url.to_owned(),
             hint: format!(
@@ -34,8 +41,8 @@ pub(crate) fn parse_url(url: &str) -> Result<Kind, Error> {
         }),
         _ => Err(Error::UnsupportedUrl {
             url: url.to_owned(),
-            hint: "expected `memory://` (other transports: file://, nats://, amqp://, redis://, \
-                   postgres://, as they land)"
+            hint: "expected `memory://` or `file://PATH` (nats://, amqp://, redis:// and \
+                   postgres:// as they land)"
                 .to_owned(),
         }),
     }

@@ -12,7 +12,8 @@ use crate::error::{Error, Result};
 pub(crate) struct Stored {
     pub(crate) letter: DeadLetter,
     pub(crate) delivery: Delivery,
-    pub(crate) queue: Arc<SubscriberQueue>,
+    /// `None` for a letter read back from disk whose subscriber this bus does not run.
+    pub(crate) queue: Option<Arc<SubscriberQueue>>,
 }
 
 #[derive(Default)]
@@ -28,7 +29,7 @@ impl DeadLetterStore {
         delivery: &Delivery,
         error: String,
         source: &str,
-    ) {
+    ) -> DeadLetter {
         let now = SystemTime::now();
         let letter = DeadLetter {
             id: DeadLetterId::new(),
@@ -41,12 +42,25 @@ impl DeadLetterStore {
             last_failed_at: now,
             envelope: delivery.envelope(queue.event_name, source),
         };
-        let stored = Stored {
-            letter,
-            delivery: delivery.clone(),
-            queue: Arc::clone(queue),
-        };
-        self.lock().insert(stored.letter.id, stored);
+        self.restore(letter.clone(), delivery.clone(), Some(Arc::clone(queue)));
+        letter
+    }
+
+    /// Keeps a letter made earlier (read back from disk).
+    pub(crate) fn restore(
+        &self,
+        letter: DeadLetter,
+        delivery: Delivery,
+        queue: Option<Arc<SubscriberQueue>>,
+    ) {
+        self.lock().insert(
+            letter.id,
+            Stored {
+                letter,
+                delivery,
+                queue,
+            },
+        );
     }
 
     pub(crate) fn list(&self) -> Vec<DeadLetter> {

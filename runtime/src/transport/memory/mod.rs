@@ -17,6 +17,7 @@ pub(crate) use queue::SubscriberQueue;
 
 use crate::event::Event;
 use crate::subscriber::Subscriber;
+use crate::transport::durable::Journal;
 
 pub(crate) struct MemoryTransport {
     /// Every subscriber's queue, in start-up order.
@@ -27,10 +28,15 @@ pub(crate) struct MemoryTransport {
     /// without hashing the name.
     by_type: HashMap<TypeId, Vec<Arc<SubscriberQueue>>, BuildHasherDefault<TypeIdHasher>>,
     pub(crate) dead_letters: DeadLetterStore,
+    /// The durable transport's journal (`file://`); `None` in memory.
+    pub(crate) journal: Option<Journal>,
 }
 
 impl MemoryTransport {
-    pub(crate) fn new(queues: Vec<(Subscriber, Arc<SubscriberQueue>)>) -> Self {
+    pub(crate) fn new(
+        queues: Vec<(Subscriber, Arc<SubscriberQueue>)>,
+        journal: Option<Journal>,
+    ) -> Self {
         let mut by_name: HashMap<&'static str, Vec<Arc<SubscriberQueue>>> = HashMap::new();
         for (_, queue) in &queues {
             by_name
@@ -52,6 +58,7 @@ impl MemoryTransport {
             by_name,
             by_type,
             dead_letters: DeadLetterStore::default(),
+            journal,
         }
     }
 

@@ -167,6 +167,25 @@ impl SubscriberQueue {
         Ok(())
     }
 
+    /// Takes back a delivery accepted before a restart, to run after `delay`. It was accepted
+    /// then, so it is let in even past the capacity.
+    pub(crate) fn restore(self: &Arc<Self>, delivery: Delivery, delay: Duration) {
+        if self.unfinished.fetch_add(1, Ordering::SeqCst) == 0 {
+            self.idle.queue_busy();
+        }
+        if let Some(key) = delivery.meta.key_hash {
+            let mut state = self.lock();
+            if let Some(lanes) = &mut state.lanes {
+                if let Some(waiting) = lanes.get_mut(&key) {
+                    waiting.push_back(delivery);
+                    return;
+                }
+                lanes.insert(key, VecDeque::new());
+            }
+        }
+        self.retry_after(delivery, delay);
+    }
+
     /// Takes one unit of capacity, waiting for room; `Closed` once the queue closed.
     async fn reserve(&self) -> Result<(), Closed> {
         loop {

@@ -19,6 +19,7 @@ use crate::delivery::Delivery;
 use crate::event::Event;
 use crate::handler::Handler;
 use crate::subscriber::Typed;
+use crate::transport::durable::StoredLetter;
 
 /// Why an attempt failed.
 pub(crate) struct Failure {
@@ -63,6 +64,9 @@ pub(crate) async fn run<H: Handler<Args>, Args: 'static>(
                 Ok(()) => {
                     let latency = SystemTime::now().duration_since(delivery.meta.time);
                     stats.handled(latency.unwrap_or_default());
+                    if let Some(journal) = bus.journal() {
+                        journal.acked(&queue.name, delivery.seq);
+                    }
                     // Released at once: a handler that publishes into a full queue must never
                     // wait on capacity its own worker is sitting on.
                     queue.finish(delivery.meta.key_hash);
@@ -78,7 +82,16 @@ pub(crate) async fn run<H: Handler<Args>, Args: 'static>(
                     );
                     stats.dead_lettered();
                     let dead_letters = &bus.memory().dead_letters;
-                    dead_letters.insert(&queue, &delivery, failure.message, bus.source());
+                    let letter =
+                        dead_letters.insert(&queue, &delivery, failure.message, bus.source());
+                    if let Some(journal) = bus.journal() {
+                        journal.dead_lettered(
+                            &queue.name,
+                            delivery.seq,
+                            letter.id.to_bytes(),
+                            StoredLetter::from(&letter),
+                        );
+                    }
                     queue.finish(delivery.meta.key_hash);
                 }
                 Err(failure) => {
@@ -93,8 +106,19 @@ pub(crate) async fn run<H: Handler<Args>, Args: 'static>(
                         "attempt failed; will retry"
                     );
                     stats.retried();
+                    let first_failed =
+                        *delivery.first_failed_at.get_or_insert_with(SystemTime::now);
+                    if let Some(journal) = bus.journal() {
+                        let run_at = SystemTime::now() + delay;
+                        journal.retrying(
+                            &queue.name,
+                            delivery.seq,
+                            delivery.attempt,
+                            run_at,
+                            first_failed,
+                        );
+                    }
                     delivery.attempt += 1;
-                    delivery.first_failed_at.get_or_insert_with(SystemTime::now);
                     queue.retry_after(delivery, delay);
                 }
             }

@@ -1,0 +1,269 @@
+//! The durable local transport, `file://PATH`: the memory transport's engine with a journal.
+//!
+//! Every publish is written to an embedded store (fjall) and fsynced before `publish` returns,
+//! concurrent publishers sharing each fsync (group commit). Acknowledgements, retry schedules and
+//! dead letters are written too, so a restarted process redelivers whatever was accepted and not
+//! finished, with its attempt count, and keeps its dead letters. In process, subscribers still
+//! receive the publisher's own `Arc<E>`: the journal holds the JSON form only for recovery.
+
+mod store;
+mod writer;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::oneshot;
+
+pub(crate) use store::{Progress, StoredLetter};
+use writer::Op;
+pub(crate) use writer::SyncMode;
+
+use crate::dead_letter::{DeadLetter, DeadLetterId, Envelope};
+use crate::error::{Error, Result};
+use crate::wire::WireError;
+
+/// What a reopened store still holds.
+pub(crate) struct Recovered {
+    /// Pending deliveries, by subscriber then sequence.
+    pub(crate) deliveries: Vec<store::PendingDelivery>,
+    pub(crate) dead_letters: Vec<store::FoundLetter>,
+}
+
+/// The handle the engine writes through.
+pub(crate) struct Journal {
+    path: PathBuf,
+    ops: std::sync::mpsc::Sender<Op>,
+    next_seq: AtomicU64,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Parses `file://PATH[?sync=commit|batched]`.
+pub(crate) fn parse(url: &str) -> Result<(PathBuf, SyncMode)> {
+    let rest = url.strip_prefix("file://").expect("a file:// URL");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() {
+        return Err(Error::UnsupportedUrl {
+            url: url.to_owned(),
+            hint: "name a directory: `file://./data` or `file:///var/lib/app/events`".to_owned(),
+        });
+    }
+    let mut sync = SyncMode::Commit;
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        sync = match pair {
+            "sync=commit" => SyncMode::Commit,
+            "sync=batched" => SyncMode::Batched {
+                window: Duration::from_millis(50),
+            },
+            other => {
+                return Err(Error::UnsupportedUrl {
+                    url: url.to_owned(),
+                    hint: format!(
+                        "unknown option `{other}`; expected `sync=commit` (default) or `sync=batched`"
+                    ),
+                });
+            }
+        };
+    }
+    Ok((PathBuf::from(path), sync))
+}
+
+impl Journal {
+    /// Opens (or creates) the store at `path` and reads back what it holds.
+    pub(crate) fn open(path: &Path, sync: SyncMode) -> Result<(Journal, Recovered)> {
+        let storage = |source: fjall::Error| Error::Storage {
+            path: path.to_owned(),
+            message: source.to_string(),
+        };
+        let store = store::Store::open(path).map_err(storage)?;
+        let next_seq = store.next_seq().map_err(storage)?;
+        let deliveries = store.pending().map_err(storage)?;
+        let dead_letters = store.dead_letters().map_err(storage)?;
+        let mut remaining: HashMap<u64, u32> = HashMap::new();
+        for delivery in &deliveries {
+            *remaining.entry(delivery.seq).or_default() += 1;
+        }
+        let (ops, receiver) = std::sync::mpsc::channel();
+        let writer = std::thread::Builder::new()
+            .name("tidings-journal".to_owned())
+            .spawn(move || writer::run(store, receiver, sync, remaining))
+            .map_err(|e| Error::Storage {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?;
+        let journal = Journal {
+            path: path.to_owned(),
+            ops,
+            next_seq: AtomicU64::new(next_seq),
+            writer: Mutex::new(Some(writer)),
+        };
+        Ok((
+            journal,
+            Recovered {
+                deliveries,
+                dead_letters,
+            },
+        ))
+    }
+
+    /// Stores an event for `subscribers`; returns its sequence once it is durable.
+    pub(crate) async fn append(&self, record: Vec<u8>, subscribers: Vec<Arc<str>>) -> Result<u64> {
+        self.append_reviving(record, subscribers, None).await
+    }
+
+    /// Like `append`, and removes the dead letter `revives` in the same commit (replay).
+    pub(crate) async fn append_reviving(
+        &self,
+        record: Vec<u8>,
+        subscribers: Vec<Arc<str>>,
+        revives: Option<[u8; 16]>,
+    ) -> Result<u64> {
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        let (done, written) = oneshot::channel();
+        self.send(Op::Append {
+            seq,
+            record,
+            subscribers,
+            revives,
+            done,
+        })?;
+        self.wait(written).await?;
+        Ok(seq)
+    }
+
+    pub(crate) fn acked(&self, subscriber: &Arc<str>, seq: u64) {
+        let _ = self.send(Op::Ack {
+            subscriber: Arc::clone(subscriber),
+            seq,
+        });
+    }
+
+    pub(crate) fn retrying(
+        &self,
+        subscriber: &Arc<str>,
+        seq: u64,
+        failed_attempts: u32,
+        run_at: SystemTime,
+        first_failed: SystemTime,
+    ) {
+        let progress = Progress {
+            failed_attempts,
+            run_at_ms: millis(run_at),
+            first_failed_ms: millis(first_failed),
+        };
+        let _ = self.send(Op::Retry {
+            subscriber: Arc::clone(subscriber),
+            seq,
+            progress,
+        });
+    }
+
+    pub(crate) fn dead_lettered(
+        &self,
+        subscriber: &Arc<str>,
+        seq: u64,
+        id: [u8; 16],
+        letter: StoredLetter,
+    ) {
+        let _ = self.send(Op::DeadLetter {
+            subscriber: Arc::clone(subscriber),
+            seq,
+            id,
+            letter: Box::new(letter),
+        });
+    }
+
+    pub(crate) fn discarded(&self, id: [u8; 16]) {
+        let _ = self.send(Op::Discard { id });
+    }
+
+    /// Flushes, stops the writer and closes the store, so that the directory can be opened
+    /// again (by a restarted bus, say).
+    pub(crate) async fn close(&self) -> Result<()> {
+        let (done, written) = oneshot::channel();
+        let stopped = match self.send(Op::Stop { done }) {
+            Ok(()) => self.wait(written).await,
+            Err(_) => Ok(()), // stopped already
+        };
+        let writer = self.writer.lock().expect("writer lock").take();
+        if let Some(writer) = writer {
+            let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+        }
+        stopped
+    }
+
+    fn send(&self, op: Op) -> Result<()> {
+        self.ops
+            .send(op)
+            .map_err(|_| self.failed("the journal writer has stopped".to_owned()))
+    }
+
+    async fn wait(
+        &self,
+        written: oneshot::Receiver<std::result::Result<(), String>>,
+    ) -> Result<()> {
+        match written.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(self.failed(message)),
+            Err(_) => Err(self.failed("the journal writer has stopped".to_owned())),
+        }
+    }
+
+    fn failed(&self, message: String) -> Error {
+        Error::Storage {
+            path: self.path.clone(),
+            message,
+        }
+    }
+}
+
+impl From<&DeadLetter> for StoredLetter {
+    fn from(letter: &DeadLetter) -> Self {
+        StoredLetter {
+            subscriber: letter.subscriber.clone(),
+            group: letter.group.clone(),
+            event_name: letter.event_name.clone(),
+            error: letter.error.clone(),
+            attempts: letter.attempts,
+            first_failed_ms: millis(letter.first_failed_at),
+            last_failed_ms: millis(letter.last_failed_at),
+            envelope: String::from_utf8_lossy(&letter.envelope.to_cloudevent_json()).into_owned(),
+        }
+    }
+}
+
+impl StoredLetter {
+    /// The dead letter this was, or why it cannot be read back.
+    pub(crate) fn into_dead_letter(
+        self,
+        id: [u8; 16],
+    ) -> std::result::Result<DeadLetter, WireError> {
+        Ok(DeadLetter {
+            id: DeadLetterId::from_bytes(id),
+            envelope: Envelope::from_cloudevent_json(self.envelope.as_bytes())?,
+            subscriber: self.subscriber,
+            group: self.group,
+            event_name: self.event_name,
+            error: self.error,
+            attempts: self.attempts,
+            first_failed_at: from_millis(self.first_failed_ms),
+            last_failed_at: from_millis(self.last_failed_ms),
+        })
+    }
+}
+
+pub(crate) fn millis(time: SystemTime) -> u64 {
+    u64::try_from(
+        time.duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis(),
+    )
+    .unwrap_or(u64::MAX)
+}
+
+pub(crate) fn from_millis(millis: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_millis(millis)
+}

@@ -1,0 +1,245 @@
+//! The on-disk layout, in one fjall database (see `docs/decisions/0001-durable-store.md`):
+//!
+//! | keyspace | key | value |
+//! |---|---|---|
+//! | `events` | sequence (u64, big-endian) | the event as CloudEvents JSON |
+//! | `deliveries` | subscriber, `0`, sequence | attempt (u32), run at, first failed at (ms, u64) |
+//! | `dead_letters` | dead letter id (16 bytes) | [`StoredLetter`] as JSON |
+//! | `meta` | `next_seq` | the next sequence (u64) |
+
+use std::path::Path;
+
+use fjall::{
+    Database, Keyspace, KeyspaceCreateOptions, OwnedWriteBatch as WriteBatch, PersistMode,
+};
+use serde::{Deserialize, Serialize};
+
+pub(crate) struct Store {
+    pub(crate) db: Database,
+    events: Keyspace,
+    deliveries: Keyspace,
+    dead_letters: Keyspace,
+    meta: Keyspace,
+}
+
+/// A delivery's progress, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Progress {
+    /// Attempts that failed so far.
+    pub(crate) failed_attempts: u32,
+    /// When the next attempt may start (ms since the epoch; 0: at once).
+    pub(crate) run_at_ms: u64,
+    /// When the first attempt failed (ms since the epoch; 0: none has).
+    pub(crate) first_failed_ms: u64,
+}
+
+impl Progress {
+    pub(crate) const NEW: Progress = Progress {
+        failed_attempts: 0,
+        run_at_ms: 0,
+        first_failed_ms: 0,
+    };
+
+    fn encode(&self) -> [u8; 20] {
+        let mut bytes = [0; 20];
+        bytes[..4].copy_from_slice(&self.failed_attempts.to_be_bytes());
+        bytes[4..12].copy_from_slice(&self.run_at_ms.to_be_bytes());
+        bytes[12..].copy_from_slice(&self.first_failed_ms.to_be_bytes());
+        bytes
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        Some(Progress {
+            failed_attempts: u32::from_be_bytes(bytes.get(..4)?.try_into().ok()?),
+            run_at_ms: u64::from_be_bytes(bytes.get(4..12)?.try_into().ok()?),
+            first_failed_ms: u64::from_be_bytes(bytes.get(12..20)?.try_into().ok()?),
+        })
+    }
+}
+
+/// A dead letter as stored: everything `DeadLetter` has, the envelope as CloudEvents JSON.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct StoredLetter {
+    pub(crate) subscriber: String,
+    pub(crate) group: String,
+    pub(crate) event_name: String,
+    pub(crate) error: String,
+    pub(crate) attempts: u32,
+    pub(crate) first_failed_ms: u64,
+    pub(crate) last_failed_ms: u64,
+    pub(crate) envelope: String,
+}
+
+/// A dead letter found on open, by id, or why it cannot be read.
+pub(crate) type FoundLetter = ([u8; 16], Result<StoredLetter, String>);
+
+/// A pending delivery found on open.
+pub(crate) struct PendingDelivery {
+    pub(crate) subscriber: String,
+    pub(crate) seq: u64,
+    pub(crate) progress: Progress,
+    /// The event's CloudEvents JSON; `None` if the event record is missing.
+    pub(crate) record: Option<Vec<u8>>,
+}
+
+fn delivery_key(subscriber: &str, seq: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(subscriber.len() + 9);
+    key.extend_from_slice(subscriber.as_bytes());
+    key.push(0);
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn split_delivery_key(key: &[u8]) -> Option<(String, u64)> {
+    let (name, seq) = key.split_at(key.len().checked_sub(9)?);
+    let seq = u64::from_be_bytes(seq.get(1..)?.try_into().ok()?);
+    Some((String::from_utf8(name.to_vec()).ok()?, seq))
+}
+
+const NEXT_SEQ: &[u8] = b"next_seq";
+
+impl Store {
+    pub(crate) fn open(path: &Path) -> fjall::Result<Self> {
+        // We decide when the journal reaches the disk: after each group commit.
+        let db = Database::builder(path)
+            .manual_journal_persist(true)
+            .open()?;
+        let keyspace = |name| db.keyspace(name, KeyspaceCreateOptions::default);
+        Ok(Store {
+            events: keyspace("events")?,
+            deliveries: keyspace("deliveries")?,
+            dead_letters: keyspace("dead_letters")?,
+            meta: keyspace("meta")?,
+            db,
+        })
+    }
+
+    pub(crate) fn next_seq(&self) -> fjall::Result<u64> {
+        let stored = self.meta.get(NEXT_SEQ)?;
+        Ok(stored
+            .and_then(|bytes| Some(u64::from_be_bytes(bytes.as_ref().try_into().ok()?)))
+            .unwrap_or(1))
+    }
+
+    /// Every pending delivery, by subscriber then sequence.
+    pub(crate) fn pending(&self) -> fjall::Result<Vec<PendingDelivery>> {
+        let mut pending = Vec::new();
+        for item in self.deliveries.iter() {
+            let (key, value) = item.into_inner()?;
+            let (Some((subscriber, seq)), Some(progress)) =
+                (split_delivery_key(&key), Progress::decode(&value))
+            else {
+                tracing::error!(key = ?key, "skipping an unreadable delivery record in the durable store");
+                continue;
+            };
+            let record = self
+                .events
+                .get(seq.to_be_bytes())?
+                .map(|bytes| bytes.to_vec());
+            pending.push(PendingDelivery {
+                subscriber,
+                seq,
+                progress,
+                record,
+            });
+        }
+        Ok(pending)
+    }
+
+    /// Every dead letter, oldest first (ids are UUIDv7).
+    pub(crate) fn dead_letters(&self) -> fjall::Result<Vec<FoundLetter>> {
+        let mut letters = Vec::new();
+        for item in self.dead_letters.iter() {
+            let (key, value) = item.into_inner()?;
+            let Ok(id) = <[u8; 16]>::try_from(key.as_ref()) else {
+                continue;
+            };
+            letters.push((
+                id,
+                serde_json::from_slice(&value).map_err(|e| e.to_string()),
+            ));
+        }
+        Ok(letters)
+    }
+
+    pub(crate) fn batch(&self, sync: bool) -> Batch<'_> {
+        let batch = self
+            .db
+            .batch()
+            .durability(sync.then_some(PersistMode::SyncAll));
+        Batch { store: self, batch }
+    }
+
+    pub(crate) fn persist(&self) -> fjall::Result<()> {
+        self.db.persist(PersistMode::SyncAll)
+    }
+}
+
+/// Writes that commit together.
+pub(crate) struct Batch<'a> {
+    store: &'a Store,
+    batch: WriteBatch,
+}
+
+impl Batch<'_> {
+    pub(crate) fn put_event(&mut self, seq: u64, record: &[u8]) {
+        self.batch
+            .insert(&self.store.events, seq.to_be_bytes(), record);
+    }
+
+    pub(crate) fn remove_event(&mut self, seq: u64) {
+        self.batch.remove(&self.store.events, seq.to_be_bytes());
+    }
+
+    pub(crate) fn put_delivery(&mut self, subscriber: &str, seq: u64, progress: Progress) {
+        self.batch.insert(
+            &self.store.deliveries,
+            delivery_key(subscriber, seq),
+            progress.encode(),
+        );
+    }
+
+    pub(crate) fn remove_delivery(&mut self, subscriber: &str, seq: u64) {
+        self.batch
+            .remove(&self.store.deliveries, delivery_key(subscriber, seq));
+    }
+
+    pub(crate) fn put_dead_letter(&mut self, id: [u8; 16], letter: &StoredLetter) {
+        let json = serde_json::to_vec(letter).expect("a stored letter always serializes");
+        self.batch.insert(&self.store.dead_letters, id, json);
+    }
+
+    pub(crate) fn remove_dead_letter(&mut self, id: [u8; 16]) {
+        self.batch.remove(&self.store.dead_letters, id);
+    }
+
+    pub(crate) fn set_next_seq(&mut self, next: u64) {
+        self.batch
+            .insert(&self.store.meta, NEXT_SEQ, next.to_be_bytes());
+    }
+
+    pub(crate) fn commit(self) -> fjall::Result<()> {
+        self.batch.commit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_progress_round_trip() {
+        let key = delivery_key("stock.reserve", 42);
+        assert_eq!(
+            split_delivery_key(&key),
+            Some(("stock.reserve".to_owned(), 42))
+        );
+        let progress = Progress {
+            failed_attempts: 3,
+            run_at_ms: 1_700_000_000_123,
+            first_failed_ms: 9,
+        };
+        assert_eq!(Progress::decode(&progress.encode()), Some(progress));
+        assert_eq!(Progress::decode(&[1, 2, 3]), None);
+    }
+}

@@ -1,0 +1,188 @@
+//! The group-commit writer: one thread owns the store's writes. Publishers queue their appends
+//! and wait; the writer takes everything queued, commits it as one batch with one fsync, and
+//! answers them all. Concurrent publishers thus share each fsync.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+use super::store::{Batch, Progress, Store, StoredLetter};
+
+/// When an acknowledged write is on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SyncMode {
+    /// Before `publish` returns: every batch holding an event is fsynced.
+    Commit,
+    /// Within `window` after `publish` returns: a crash may lose what was written since the
+    /// last fsync, never more than one window's worth.
+    Batched { window: Duration },
+}
+
+pub(crate) type Done = oneshot::Sender<Result<(), String>>;
+
+pub(crate) enum Op {
+    /// Stores an event with one new delivery per subscriber; `revives` removes the dead letter
+    /// it replays, in the same batch.
+    Append {
+        seq: u64,
+        record: Vec<u8>,
+        subscribers: Vec<Arc<str>>,
+        revives: Option<[u8; 16]>,
+        done: Done,
+    },
+    Ack {
+        subscriber: Arc<str>,
+        seq: u64,
+    },
+    Retry {
+        subscriber: Arc<str>,
+        seq: u64,
+        progress: Progress,
+    },
+    DeadLetter {
+        subscriber: Arc<str>,
+        seq: u64,
+        id: [u8; 16],
+        letter: Box<StoredLetter>,
+    },
+    Discard {
+        id: [u8; 16],
+    },
+    /// Persists and ends the writer, which closes the store.
+    Stop {
+        done: Done,
+    },
+}
+
+/// Most operations taken into one batch.
+const MAX_BATCH: usize = 4096;
+
+pub(crate) fn run(
+    store: Store,
+    ops: Receiver<Op>,
+    sync: SyncMode,
+    mut remaining: HashMap<u64, u32>,
+) {
+    let window = match sync {
+        SyncMode::Commit => Duration::from_secs(3600),
+        SyncMode::Batched { window } => window,
+    };
+    let mut last_persist = Instant::now();
+    let mut dirty = false;
+    loop {
+        let first = match ops.recv_timeout(window) {
+            Ok(op) => op,
+            Err(RecvTimeoutError::Timeout) => {
+                if dirty {
+                    report(store.persist());
+                    (dirty, last_persist) = (false, Instant::now());
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                report(store.persist());
+                return;
+            }
+        };
+        let mut taken = vec![first];
+        taken.extend(ops.try_iter().take(MAX_BATCH - 1));
+        let stop = taken.iter().any(|op| matches!(op, Op::Stop { .. }));
+        let durable_now =
+            sync == SyncMode::Commit && taken.iter().any(|op| !matches!(op, Op::Ack { .. }));
+        let mut batch = store.batch(durable_now);
+        let mut waiting = Vec::new();
+        let mut next_seq = None;
+        for op in taken {
+            apply(&mut batch, op, &mut remaining, &mut waiting, &mut next_seq);
+        }
+        if let Some(next) = next_seq {
+            batch.set_next_seq(next);
+        }
+        let mut result = batch.commit().map_err(|e| e.to_string());
+        dirty = !durable_now;
+        let flush = stop || waiting.iter().any(|(flush, _)| *flush);
+        if result.is_ok() && (flush || (dirty && last_persist.elapsed() >= window)) {
+            result = store.persist().map_err(|e| e.to_string());
+            (dirty, last_persist) = (false, Instant::now());
+        }
+        if let Err(error) = &result {
+            tracing::error!(%error, "the durable store failed to commit");
+        }
+        for (_, done) in waiting {
+            let _ = done.send(result.clone());
+        }
+        if stop {
+            return;
+        }
+    }
+}
+
+fn apply(
+    batch: &mut Batch<'_>,
+    op: Op,
+    remaining: &mut HashMap<u64, u32>,
+    waiting: &mut Vec<(bool, Done)>,
+    next_seq: &mut Option<u64>,
+) {
+    match op {
+        Op::Append {
+            seq,
+            record,
+            subscribers,
+            revives,
+            done,
+        } => {
+            batch.put_event(seq, &record);
+            for subscriber in &subscribers {
+                batch.put_delivery(subscriber, seq, Progress::NEW);
+            }
+            remaining.insert(seq, subscribers.len() as u32);
+            if let Some(id) = revives {
+                batch.remove_dead_letter(id);
+            }
+            *next_seq = Some(next_seq.unwrap_or(0).max(seq + 1));
+            waiting.push((false, done));
+        }
+        Op::Ack { subscriber, seq } => {
+            batch.remove_delivery(&subscriber, seq);
+            release(batch, remaining, seq);
+        }
+        Op::Retry {
+            subscriber,
+            seq,
+            progress,
+        } => batch.put_delivery(&subscriber, seq, progress),
+        Op::DeadLetter {
+            subscriber,
+            seq,
+            id,
+            letter,
+        } => {
+            batch.put_dead_letter(id, &letter);
+            batch.remove_delivery(&subscriber, seq);
+            release(batch, remaining, seq);
+        }
+        Op::Discard { id } => batch.remove_dead_letter(id),
+        Op::Stop { done } => waiting.push((true, done)),
+    }
+}
+
+/// One delivery of event `seq` is done; the event goes once none is left (retention).
+fn release(batch: &mut Batch<'_>, remaining: &mut HashMap<u64, u32>, seq: u64) {
+    if let Some(left) = remaining.get_mut(&seq) {
+        *left = left.saturating_sub(1);
+        if *left == 0 {
+            remaining.remove(&seq);
+            batch.remove_event(seq);
+        }
+    }
+}
+
+fn report(result: fjall::Result<()>) {
+    if let Err(error) = result {
+        tracing::error!(%error, "the durable store failed to persist");
+    }
+}

@@ -1,0 +1,219 @@
+//! The durable transport (`file://PATH`): the conformance suite on a real clock against a fresh
+//! directory per test, then what only a disk promises: accepted events survive a restart, with
+//! their attempt counts, retry times and dead letters, and handled events leave the disk.
+
+#[macro_use]
+mod conformance;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use conformance::Backend;
+use tempfile::TempDir;
+use tidings::{Backoff, Bus, BusBuilder, Context, Error, HandlerError, Subscriber};
+use tidings_tests::{Log, Ping};
+
+/// A store in a fresh temporary directory, removed with the backend.
+struct DurableBackend(TempDir);
+
+impl DurableBackend {
+    fn new() -> Self {
+        DurableBackend(tempfile::tempdir().expect("a temporary directory"))
+    }
+
+    fn url(&self) -> String {
+        format!("file://{}", self.0.path().display())
+    }
+}
+
+impl Backend for DurableBackend {
+    fn builder(&self) -> BusBuilder {
+        Bus::builder().url(self.url()).manual()
+    }
+}
+
+conformance_suite!(DurableBackend::new(), #[tokio::test(flavor = "multi_thread", worker_threads = 2)]);
+
+fn recorder(name: &str, log: Log<(u32, u32)>, healthy: Arc<AtomicBool>) -> Subscriber {
+    Subscriber::new(name, move |ping: Arc<Ping>, ctx: Context| {
+        log.push((ping.seq, ctx.attempt()));
+        let result = match healthy.load(Ordering::SeqCst) {
+            true => Ok(()),
+            false => Err(HandlerError::msg("downstream is down")),
+        };
+        std::future::ready(result)
+    })
+    .backoff(Backoff::fixed(Duration::from_millis(20)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepted_events_survive_a_restart_with_their_attempt_counts() {
+    let backend = DurableBackend::new();
+    let down = Arc::new(AtomicBool::new(false));
+    let first_run = Log::default();
+    let bus = backend
+        .builder()
+        .shutdown_timeout(Duration::from_millis(300))
+        .subscribe(
+            recorder("billing", first_run.clone(), down)
+                .retries(1_000)
+                .concurrency(1),
+        )
+        .build()
+        .await
+        .unwrap();
+    for seq in 0..5 {
+        bus.publish(Ping::new("customer-1", seq)).await.unwrap();
+    }
+    // Nothing can succeed before the deadline: shutdown reports the five as unfinished, and
+    // they stay on disk.
+    let unfinished = bus.shutdown().await.unwrap_err();
+    assert!(
+        matches!(unfinished, Error::ShutdownTimeout { unfinished: 5 }),
+        "{unfinished}"
+    );
+    let failed_before = first_run
+        .items()
+        .iter()
+        .filter(|(seq, _)| *seq == 0)
+        .count() as u32;
+    assert!(
+        failed_before >= 2,
+        "event 0 failed {failed_before} times before the restart"
+    );
+
+    let second_run = Log::default();
+    let up = Arc::new(AtomicBool::new(true));
+    let bus = backend
+        .builder()
+        .subscribe(recorder("billing", second_run.clone(), up).concurrency(1))
+        .build()
+        .await
+        .unwrap();
+    bus.wait_idle().await;
+    let mut seen = second_run.items();
+    seen.sort_unstable();
+    assert_eq!(
+        seen.len(),
+        5,
+        "every accepted event was redelivered once: {seen:?}"
+    );
+    assert_eq!(
+        seen.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+        vec![0, 1, 2, 3, 4]
+    );
+    let (_, attempt) = seen[0];
+    assert!(
+        attempt > failed_before.min(2),
+        "event 0 resumed at attempt {attempt}, after {failed_before} failures"
+    );
+    bus.shutdown().await.unwrap();
+
+    // Handled events are gone from the disk: a third run has nothing to redeliver.
+    let third_run = Log::default();
+    let bus = backend
+        .builder()
+        .subscribe(recorder(
+            "billing",
+            third_run.clone(),
+            Arc::new(AtomicBool::new(true)),
+        ))
+        .build()
+        .await
+        .unwrap();
+    bus.wait_idle().await;
+    assert!(third_run.is_empty(), "{:?}", third_run.items());
+    bus.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_survive_a_restart_and_replay_from_disk() {
+    let backend = DurableBackend::new();
+    let log = Log::default();
+    let bus = backend
+        .builder()
+        .subscribe(recorder("billing", log.clone(), Arc::new(AtomicBool::new(false))).retries(0))
+        .build()
+        .await
+        .unwrap();
+    let id = bus.publish(Ping::new("customer-9", 9)).await.unwrap();
+    bus.wait_idle().await;
+    let before = bus.dead_letters().list().await.unwrap();
+    assert_eq!(before.len(), 1);
+    bus.shutdown().await.unwrap();
+
+    let healthy = Arc::new(AtomicBool::new(true));
+    let after_restart = Log::default();
+    let bus = backend
+        .builder()
+        .subscribe(recorder("billing", after_restart.clone(), healthy))
+        .build()
+        .await
+        .unwrap();
+    let after = bus.dead_letters().list().await.unwrap();
+    assert_eq!(after.len(), 1);
+    let letter = &after[0];
+    assert_eq!(
+        (letter.id, letter.envelope.id, letter.attempts),
+        (before[0].id, id, 1)
+    );
+    assert_eq!(
+        (letter.subscriber.as_str(), letter.error.as_str()),
+        ("billing", "downstream is down")
+    );
+    assert_eq!(
+        letter.envelope.json().unwrap(),
+        serde_json::json!({ "key": "customer-9", "seq": 9 })
+    );
+
+    bus.dead_letters().replay(&letter.id).await.unwrap();
+    bus.wait_idle().await;
+    assert_eq!(after_restart.items(), vec![(9, 1)]);
+    bus.shutdown().await.unwrap();
+
+    let bus = backend
+        .builder()
+        .subscribe(recorder(
+            "billing",
+            Log::default(),
+            Arc::new(AtomicBool::new(true)),
+        ))
+        .build()
+        .await
+        .unwrap();
+    assert!(
+        bus.dead_letters().list().await.unwrap().is_empty(),
+        "the replay removed it from disk too"
+    );
+    bus.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_urls_and_unopenable_stores_say_what_to_do() {
+    let error = Bus::builder().url("file://").build().await.unwrap_err();
+    assert!(error.to_string().contains("name a directory"), "{error}");
+    let error = Bus::builder()
+        .url("file://./x?sync=sometimes")
+        .build()
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("expected `sync=commit` (default) or `sync=batched`"),
+        "{error}"
+    );
+
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let error = Bus::builder()
+        .url(format!("file://{}", file.path().display()))
+        .build()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Storage { .. }), "{error}");
+    assert!(
+        error.to_string().contains("move the directory aside"),
+        "{error}"
+    );
+}
