@@ -7,22 +7,25 @@
 //! cargo run --example order_demo                     # 10,000 orders on the in-memory bus
 //! cargo run --example order_demo -- --orders 500     # a smaller burst
 //! RUST_LOG=tidings=debug cargo run --example order_demo -- --orders 50
+//! cargo run --example order_demo -- --url file://./data   # durable: Ctrl-C, run again, it resumes
 //! ```
 
 mod events;
 mod logistics;
 mod notify;
 mod payment;
+mod progress;
 mod report;
 mod stock;
 
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use tidings::Bus;
 
 use events::OrderPlaced;
+use progress::Progress;
 use stock::Inventory;
 
 const SKUS: [&str; 4] = ["apple", "pear", "plum", "fig"];
@@ -65,30 +68,58 @@ async fn run(args: Args) -> Result<bool, tidings::Error> {
         // Absorbs a burst of up to 16k orders per subscriber; a larger one makes publish wait.
         .queue_capacity(16_384)
         .state(Inventory::stocked(&SKUS, u64::MAX / 2))
+        .shutdown_timeout(Duration::from_secs(2))
         .build()
         .await?;
-    println!(
-        "tidings order demo: {} orders on {}\n",
-        args.orders, args.url
-    );
+    let progress = Progress::of(&args.url);
+    let first = progress.as_ref().map_or(1, Progress::next_order);
+    println!("tidings order demo: {} orders on {}", args.orders, args.url);
+    if first > 1 {
+        println!(
+            "resuming: orders 1 to {} were published by an earlier run; what it left unfinished is redelivered",
+            first - 1
+        );
+    }
+    println!();
 
     let started = Instant::now();
-    for order_id in 1..=args.orders {
-        bus.publish(order(order_id, args.unknown_sku_every)).await?;
+    let mut published = first - 1;
+    let interrupted = tokio::select! {
+        result = async {
+            for order_id in first..=args.orders {
+                bus.publish(order(order_id, args.unknown_sku_every)).await?;
+                published = order_id;
+            }
+            let elapsed = started.elapsed();
+            println!(
+                "published {} orders in {:.1} ms ({:.0} orders/s); the order service is done",
+                args.orders + 1 - first,
+                elapsed.as_secs_f64() * 1e3,
+                (args.orders + 1 - first) as f64 / elapsed.as_secs_f64()
+            );
+            bus.wait_idle().await;
+            Ok::<_, tidings::Error>(())
+        } => { result?; false }
+        _ = tokio::signal::ctrl_c() => true,
+    };
+    if let Some(progress) = &progress {
+        progress.save(published + 1);
     }
-    let published = started.elapsed();
-    println!(
-        "published {} orders in {:.1} ms ({:.0} orders/s); the order service is done",
-        args.orders,
-        published.as_secs_f64() * 1e3,
-        args.orders as f64 / published.as_secs_f64()
-    );
-
-    bus.wait_idle().await;
-    let drained = started.elapsed();
+    if interrupted {
+        println!("\ninterrupted after publishing order {published}; shutting down");
+        let unfinished = bus.shutdown().await.err();
+        match progress {
+            Some(progress) => println!(
+                "{}; run the same command again to resume",
+                progress.describe(unfinished)
+            ),
+            None => println!("memory:// keeps nothing: unfinished work is lost ({unfinished:?})"),
+        }
+        return Ok(false);
+    }
     println!(
         "every subscriber drained its backlog after {:.2} s\n",
-        drained.as_secs_f64()
+        started.elapsed().as_secs_f64()
     );
 
     let stats = bus.stats();
@@ -96,7 +127,8 @@ async fn run(args: Args) -> Result<bool, tidings::Error> {
     let dead = bus.dead_letters().list().await?;
     report::print_dead_letters(&dead);
     bus.shutdown().await?;
-    Ok(report::check(&stats, args.orders))
+    // A resumed run also handles what the earlier one left, so only a fresh run adds up exactly.
+    Ok(first > 1 || report::check(&stats, args.orders))
 }
 
 fn order(order_id: u64, unknown_sku_every: u64) -> OrderPlaced {
