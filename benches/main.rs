@@ -20,7 +20,7 @@ use clap::Parser;
 
 use harness::Row;
 use report::{Machine, Results};
-use scenarios::{Size, failures, latency, throughput};
+use scenarios::{Size, durable, failures, latency, throughput};
 
 #[global_allocator]
 static GLOBAL: alloc::Counting = alloc::Counting;
@@ -37,17 +37,18 @@ struct Args {
     out: PathBuf,
 
     /// Run only scenarios whose key contains one of these: publish-one, fan-out-4, fan-out-16,
-    /// retry, dead-letter, latency.
+    /// retry, dead-letter, latency, durable.
     scenarios: Vec<String>,
 }
 
-const KEYS: [&str; 6] = [
+const KEYS: [&str; 7] = [
     "publish-one",
     "fan-out-4",
     "fan-out-16",
     "retry",
     "dead-letter",
     "latency",
+    "durable",
 ];
 
 fn main() -> ExitCode {
@@ -106,6 +107,7 @@ async fn run(chosen: &[&str], size: Size, quick: bool) -> Results {
             "fan-out-16" => rows.push(throughput::fan_out(size, 16).await),
             "retry" => rows.push(failures::retry(size).await),
             "dead-letter" => rows.push(failures::dead_letter(size).await),
+            "durable" => rows.extend(durable::publish(size).await),
             "latency" => {
                 let (latency_rows, points) = latency::latency(size).await;
                 rows.extend(latency_rows);

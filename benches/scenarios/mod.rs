@@ -1,5 +1,6 @@
 //! The scenarios, each against its raw baseline.
 
+pub(crate) mod durable;
 pub(crate) mod failures;
 pub(crate) mod latency;
 pub(crate) mod throughput;
@@ -24,6 +25,8 @@ pub(crate) struct Size {
     pub(crate) failing_events: u64,
     /// How long the latency scenario offers load.
     pub(crate) latency_seconds: f64,
+    /// Events per publisher per round in the durable scenarios (each one fsynced).
+    pub(crate) durable_events: u64,
 }
 
 impl Size {
@@ -32,11 +35,13 @@ impl Size {
         events: 1_000_000,
         failing_events: 100_000,
         latency_seconds: 3.0,
+        durable_events: 2_000,
     };
     pub(crate) const QUICK: Size = Size {
         rounds: 3,
         events: 100_000,
         failing_events: 10_000,
         latency_seconds: 0.5,
+        durable_events: 300,
     };
 }
