@@ -98,11 +98,16 @@ fn split_delivery_key(key: &[u8]) -> Option<(String, u64)> {
 
 const NEXT_SEQ: &[u8] = b"next_seq";
 
+/// Journal bytes kept before fjall rotates and flushes them: its minimum (the default is 512 MiB).
+const JOURNAL_CAP: u64 = 64 * 1024 * 1024;
+
 impl Store {
     pub(crate) fn open(path: &Path) -> fjall::Result<Self> {
-        // We decide when the journal reaches the disk: after each group commit.
+        // We decide when the journal reaches the disk: after each group commit. A small journal
+        // cap makes fjall flush and drop old journals early, which keeps the directory small.
         let db = Database::builder(path)
             .manual_journal_persist(true)
+            .max_journaling_size(JOURNAL_CAP)
             .open()?;
         let keyspace = |name| db.keyspace(name, KeyspaceCreateOptions::default);
         Ok(Store {
