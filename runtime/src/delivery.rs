@@ -146,6 +146,24 @@ impl Meta {
             .unwrap_or_default();
         envelope
     }
+
+    pub(crate) fn new(
+        id: EventId,
+        time: SystemTime,
+        version: u32,
+        lineage: Lineage,
+        key_hash: Option<u64>,
+    ) -> Self {
+        Meta {
+            id,
+            version,
+            key_hash,
+            correlation_id: lineage.correlation_id.unwrap_or(id),
+            causation_id: lineage.causation_id,
+            time,
+            extras: None,
+        }
+    }
 }
 
 /// Envelope attributes of one event, shared by all its deliveries.
@@ -168,26 +186,6 @@ pub(crate) struct Extras {
     pub(crate) source: String,
     pub(crate) subject: Option<String>,
     pub(crate) headers: BTreeMap<String, String>,
-}
-
-impl Meta {
-    pub(crate) fn new(
-        id: EventId,
-        time: SystemTime,
-        version: u32,
-        lineage: Lineage,
-        key_hash: Option<u64>,
-    ) -> Self {
-        Meta {
-            id,
-            version,
-            key_hash,
-            correlation_id: lineage.correlation_id.unwrap_or(id),
-            causation_id: lineage.causation_id,
-            time,
-            extras: None,
-        }
-    }
 }
 
 /// One event on its way to one subscriber.
