@@ -1,17 +1,23 @@
 //! Crash test of the durable transport (`file://PATH`): a child process (`bin/crash_child.rs`)
-//! publishes and handles events until it is killed with SIGKILL at a seeded random moment,
-//! round after round on the same store; then one clean run drains what is left. Every publish
-//! that returned `Ok` must end up handled or dead-lettered; duplicates are allowed, bounded by
-//! what a kill can catch between handling and its acknowledgement reaching the disk.
+//! publishes from several tasks and handles events, slower than it publishes so that its queue
+//! is full, until it is killed with SIGKILL at a seeded random moment, round after round on the
+//! same store; then a clean run drains what is left. Every publish that returned `Ok` must end
+//! up handled or dead-lettered; duplicates are allowed, bounded by what a kill can catch between
+//! handling and its acknowledgement reaching the disk.
+//!
+//! Most kills come 30 to 300 ms after the child reports its store open (reopening takes longer
+//! as the journal grows, so the moment is counted from there); one round in five kills it while
+//! it may still be reopening the store, at a random fraction of the last reopen's duration.
 //!
 //! `TIDINGS_CRASH_ROUNDS` (default 20) sets the number of kills, `TIDINGS_CRASH_SEED` the seed
-//! of the kill moments (printed, so a failing run can be repeated).
+//! of the kill moments (printed, so a failing run can be repeated with the same moments).
 
 use std::collections::BTreeSet;
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const CHILD: &str = env!("CARGO_BIN_EXE_crash_child");
@@ -22,6 +28,8 @@ const QUEUE_CAPACITY: usize = 64;
 const POISON: u32 = 97;
 /// How long the clean drain run may take before the test calls it hung.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long reopening the store may take before the test calls it hung.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     match std::env::var(name) {
@@ -53,10 +61,29 @@ fn spawn(args: &[&str]) -> Child {
     Command::new(CHILD)
         .args(args)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {CHILD}: {e}"))
+}
+
+/// Fires once `child` prints `ready` (its bus is open); reads its stdout on a thread so that
+/// the test can wait with a timeout.
+fn ready_signal(child: &mut Child) -> mpsc::Receiver<()> {
+    let stdout = child.stdout.take().expect("the child's stdout");
+    let (ready, signal) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            match line {
+                Ok(line) if line == "ready" => {
+                    let _ = ready.send(());
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+    });
+    signal
 }
 
 /// Reaps `child` and returns its exit status and what it wrote to stderr.
@@ -82,7 +109,10 @@ fn drain(store: &str) {
         std::thread::sleep(Duration::from_millis(20));
     }
     let (status, stderr) = reap(child);
-    assert!(status.success(), "the drain run failed ({status}):\n{stderr}");
+    assert!(
+        status.success(),
+        "the drain run failed ({status}):\n{stderr}"
+    );
 }
 
 #[test]
@@ -98,6 +128,7 @@ fn every_acknowledged_publish_survives_sigkill() {
     let started = Instant::now();
 
     let mut rounds_with_acks = 0;
+    let mut last_open = Duration::from_millis(50);
     for round in 1..=rounds {
         // Start after every seq attempted so far: a publish cut short by the kill may still
         // have reached the disk, and its seq must not be used twice.
@@ -107,9 +138,38 @@ fn every_acknowledged_publish_survives_sigkill() {
             .unwrap_or(0)
             + 1;
         let acked_before = read_log(&log("acked.log"), "acked").len();
-        let lifetime = Duration::from_millis(rng.u64(30..=300));
+        let spawned = Instant::now();
         let mut child = spawn(&["publish", store, &first.to_string()]);
-        std::thread::sleep(lifetime); // the fault injection: kill at a random moment
+        let ready = ready_signal(&mut child);
+        let during_open = rng.u32(0..5) == 0;
+        let moment = if during_open {
+            let lifetime = last_open.mul_f64(rng.f64());
+            std::thread::sleep(lifetime); // the fault injection: kill at a random moment
+            let state = match ready.try_recv() {
+                Ok(()) => "open already",
+                Err(_) => "still opening",
+            };
+            format!("{:>4} ms after start ({state})", lifetime.as_millis())
+        } else {
+            match ready.recv_timeout(OPEN_TIMEOUT) {
+                Ok(()) => last_open = spawned.elapsed(),
+                Err(_) => {
+                    let _ = child.kill();
+                    let (status, stderr) = reap(child);
+                    panic!(
+                        "round {round} (seed {seed}): the child did not report the store open \
+                         (waited up to {OPEN_TIMEOUT:?}; {status}):\n{stderr}"
+                    );
+                }
+            }
+            let lifetime = Duration::from_millis(rng.u64(30..=300));
+            std::thread::sleep(lifetime); // the fault injection: kill at a random moment
+            format!(
+                "{:>4} ms after opening in {:>4} ms",
+                lifetime.as_millis(),
+                last_open.as_millis()
+            )
+        };
         if let Some(status) = child.try_wait().expect("poll the child") {
             let (_, stderr) = reap(child);
             panic!("round {round} (seed {seed}): the child exited by itself ({status}):\n{stderr}");
@@ -126,8 +186,7 @@ fn every_acknowledged_publish_survives_sigkill() {
             rounds_with_acks += 1;
         }
         println!(
-            "round {round:>2}: killed after {:>3} ms, {acked:>4} publishes acknowledged from seq {first}",
-            lifetime.as_millis()
+            "round {round:>2}: killed {moment}, {acked:>4} publishes acknowledged from seq {first}"
         );
     }
 
@@ -194,10 +253,17 @@ fn every_acknowledged_publish_survives_sigkill() {
     let wrong: Vec<u32> = handled
         .iter()
         .copied()
-        .filter(|seq| seq % POISON == 0)
-        .chain(dead.iter().copied().filter(|seq| seq % POISON != 0))
+        .filter(|seq| seq.is_multiple_of(POISON))
+        .chain(
+            dead.iter()
+                .copied()
+                .filter(|seq| !seq.is_multiple_of(POISON)),
+        )
         .collect();
-    assert!(wrong.is_empty(), "handled or dead-lettered wrongly: {wrong:?}");
+    assert!(
+        wrong.is_empty(),
+        "handled or dead-lettered wrongly: {wrong:?}"
+    );
     // One dead letter per event, and a restart keeps them all.
     assert_eq!(
         dead_lines.len(),

@@ -5,8 +5,9 @@
 //! crash_child drain DIR               handle what the store still holds, list dead letters, exit 0
 //! ```
 //!
-//! The store lives in `DIR`; the logs the test reads live beside it, in `DIR/..`, one line per
-//! `write_all` on a file opened for appending (no fsync: SIGKILL keeps the page cache):
+//! It prints `ready` on stdout once the bus is open (recovery done). The store lives in `DIR`;
+//! the logs the test reads live beside it, in `DIR/..`, one line per `write_all` on a file
+//! opened for appending (no fsync: SIGKILL keeps the page cache):
 //!
 //! - `sent.log`: `sent <seq>`, before `publish` is called (the highest seq attempted);
 //! - `acked.log`: `acked <seq>`, after `publish` returned `Ok` (the event is on disk);
@@ -19,13 +20,18 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use tidings::{Bus, HandlerError, Subscriber};
-use tokio::task::JoinSet;
 use tidings_tests::Ping;
+use tokio::task::JoinSet;
 
 /// Concurrent publishing tasks, so that publishes share group commits.
 const PUBLISHERS: usize = 8;
+
+/// How long the handler works on an event: slower than the publishers, so the queue is full
+/// (backpressure) whenever the child is killed, and the journal grows at a bounded pace.
+const HANDLING: Duration = Duration::from_millis(2);
 
 /// Seqs divisible by this fail permanently.
 const POISON: u32 = 97;
@@ -66,16 +72,18 @@ async fn main() {
     let logs = dir.parent().expect("the store directory has a parent");
     let handled = LineLog::open(&logs.join("handled.log"));
     let subscriber = Subscriber::new("crash", move |ping: Arc<Ping>| {
-        let result = if ping.seq % POISON == 0 {
-            Err(HandlerError::permanent_msg(format!(
-                "seq {} is a multiple of {POISON}",
-                ping.seq
-            )))
-        } else {
+        let handled = handled.clone();
+        async move {
+            tokio::time::sleep(HANDLING).await;
+            if ping.seq.is_multiple_of(POISON) {
+                return Err(HandlerError::permanent_msg(format!(
+                    "seq {} is a multiple of {POISON}",
+                    ping.seq
+                )));
+            }
             handled.line("handled", ping.seq);
             Ok(())
-        };
-        std::future::ready(result)
+        }
     })
     .concurrency(4);
     let bus = Bus::builder()
@@ -86,6 +94,8 @@ async fn main() {
         .build()
         .await
         .unwrap_or_else(|e| panic!("opening the bus on {}: {e}", dir.display()));
+    // The test measures its kill moment from here.
+    println!("ready");
 
     match (mode, &args[2..]) {
         ("publish", [first]) => {
