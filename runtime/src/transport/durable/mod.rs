@@ -89,7 +89,7 @@ impl Journal {
         let (ops, receiver) = std::sync::mpsc::channel();
         let writer = std::thread::Builder::new()
             .name("tidings-journal".to_owned())
-            .spawn(move || writer::run(store, receiver, sync, remaining))
+            .spawn(move || writer::run(store, receiver, sync, remaining, next_seq))
             .map_err(|e| Error::Storage {
                 path: path.to_owned(),
                 message: e.to_string(),

@@ -119,11 +119,18 @@ impl Store {
         })
     }
 
+    /// The first sequence never used: past the recorded counter and the newest stored event.
     pub(crate) fn next_seq(&self) -> fjall::Result<u64> {
         let stored = self.meta.get(NEXT_SEQ)?;
-        Ok(stored
-            .and_then(|bytes| Some(u64::from_be_bytes(bytes.as_ref().try_into().ok()?)))
-            .unwrap_or(1))
+        let recorded =
+            stored.and_then(|bytes| Some(u64::from_be_bytes(bytes.as_ref().try_into().ok()?)));
+        let newest = match self.events.last_key_value() {
+            Some(item) => <[u8; 8]>::try_from(item.key()?.as_ref())
+                .ok()
+                .map(|bytes| u64::from_be_bytes(bytes) + 1),
+            None => None,
+        };
+        Ok(recorded.unwrap_or(1).max(newest.unwrap_or(1)))
     }
 
     /// Every pending delivery, by subscriber then sequence.
@@ -231,6 +238,18 @@ impl Batch<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_next_sequence_is_past_every_stored_event_even_if_the_counter_lags() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.next_seq().unwrap(), 1);
+        let mut batch = store.batch(true);
+        batch.put_event(7, b"{}");
+        batch.set_next_seq(5); // written by an earlier, out-of-order batch
+        batch.commit().unwrap();
+        assert_eq!(store.next_seq().unwrap(), 8);
+    }
 
     #[test]
     fn keys_and_progress_round_trip() {

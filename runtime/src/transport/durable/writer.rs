@@ -60,11 +60,14 @@ pub(crate) enum Op {
 /// Most operations taken into one batch.
 const MAX_BATCH: usize = 4096;
 
+/// `next_seq` is past every sequence handed out before the store was opened; the writer only
+/// ever raises it, however appends arrive.
 pub(crate) fn run(
     store: Store,
     ops: Receiver<Op>,
     sync: SyncMode,
     mut remaining: HashMap<u64, u32>,
+    mut next_seq: u64,
 ) {
     let window = match sync {
         SyncMode::Commit => Duration::from_secs(3600),
@@ -94,12 +97,12 @@ pub(crate) fn run(
             sync == SyncMode::Commit && taken.iter().any(|op| !matches!(op, Op::Ack { .. }));
         let mut batch = store.batch(durable_now);
         let mut waiting = Vec::new();
-        let mut next_seq = None;
+        let before = next_seq;
         for op in taken {
             apply(&mut batch, op, &mut remaining, &mut waiting, &mut next_seq);
         }
-        if let Some(next) = next_seq {
-            batch.set_next_seq(next);
+        if next_seq > before {
+            batch.set_next_seq(next_seq);
         }
         let mut result = batch.commit().map_err(|e| e.to_string());
         dirty = !durable_now;
@@ -125,7 +128,7 @@ fn apply(
     op: Op,
     remaining: &mut HashMap<u64, u32>,
     waiting: &mut Vec<(bool, Done)>,
-    next_seq: &mut Option<u64>,
+    next_seq: &mut u64,
 ) {
     match op {
         Op::Append {
@@ -143,7 +146,9 @@ fn apply(
             if let Some(id) = revives {
                 batch.remove_dead_letter(id);
             }
-            *next_seq = Some(next_seq.unwrap_or(0).max(seq + 1));
+            // Appends can reach the writer out of sequence order (publishers race to the
+            // channel): keep the highest, or a restart could hand out a stored sequence again.
+            *next_seq = (*next_seq).max(seq + 1);
             waiting.push((false, done));
         }
         Op::Ack { subscriber, seq } => {
