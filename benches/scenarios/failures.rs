@@ -1,12 +1,12 @@
 //! What a failure costs: the retry path and the dead-letter path, per failed event, against a
 //! consumer that retries inline or records failures itself.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use tidings::{Backoff, Bus, Context, HandlerError, Subscriber};
-use tokio::sync::mpsc;
 
+use super::throughput::mpsc_round;
 use super::{Size, Tick};
 use crate::harness::{Row, compare, throughput_row};
 
@@ -20,54 +20,26 @@ fn flaky(tick: &Tick, attempt: u32) -> Result<(), String> {
     }
 }
 
-/// The raw path: a consumer task that retries each event inline.
+/// The raw path: a consumer that retries each event inline.
 async fn inline_retry_round(events: u64) -> Duration {
-    let (tx, mut rx) = mpsc::channel::<Arc<Tick>>(1024);
-    let consumer = tokio::spawn(async move {
-        while let Some(tick) = rx.recv().await {
-            let mut attempt = 1;
-            while let Err(error) = flaky(&tick, attempt) {
-                std::hint::black_box(error);
-                attempt += 1;
-            }
+    mpsc_round(events, |tick| {
+        let mut attempt = 1;
+        while let Err(error) = flaky(&tick, attempt) {
+            std::hint::black_box(error);
+            attempt += 1;
         }
-    });
-    let start = Instant::now();
-    for seq in 0..events {
-        tx.send(Arc::new(Tick { seq }))
-            .await
-            .expect("consumer alive");
-    }
-    drop(tx);
-    consumer.await.expect("consumer finished");
-    start.elapsed()
+    })
+    .await
 }
 
-/// The raw path: a consumer task that records each failure with its error and time.
+/// The raw path: a consumer that records each failure with its error and time.
 async fn record_failure_round(events: u64) -> Duration {
-    let (tx, mut rx) = mpsc::channel::<Arc<Tick>>(1024);
-    let failed = Arc::new(Mutex::new(Vec::new()));
-    let consumer = tokio::spawn({
-        let failed = Arc::clone(&failed);
-        async move {
-            while let Some(tick) = rx.recv().await {
-                let error = flaky(&tick, 1).expect_err("first attempts fail");
-                failed
-                    .lock()
-                    .expect("lock")
-                    .push((tick, error, SystemTime::now()));
-            }
-        }
-    });
-    let start = Instant::now();
-    for seq in 0..events {
-        tx.send(Arc::new(Tick { seq }))
-            .await
-            .expect("consumer alive");
-    }
-    drop(tx);
-    consumer.await.expect("consumer finished");
-    start.elapsed()
+    let mut failed = Vec::new();
+    mpsc_round(events, move |tick| {
+        let error = flaky(&tick, 1).expect_err("first attempts fail");
+        failed.push((tick, error, SystemTime::now()));
+    })
+    .await
 }
 
 /// One tidings round on a fresh bus (dead letters would otherwise pile up across rounds).

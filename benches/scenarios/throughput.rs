@@ -11,12 +11,16 @@ use super::{Size, Tick};
 use crate::alloc::allocations;
 use crate::harness::{Goal, Row, Unit, compare, throughput_row};
 
-/// The raw path: a bounded channel into one consumer task, the event in an `Arc` as tidings has.
-async fn mpsc_round(events: u64) -> Duration {
+/// The raw path: a bounded channel into one consumer task running `consume` on each event, the
+/// event in an `Arc` as tidings has it. Timed until the consumer has seen every event.
+pub(crate) async fn mpsc_round(
+    events: u64,
+    mut consume: impl FnMut(Arc<Tick>) + Send + 'static,
+) -> Duration {
     let (tx, mut rx) = mpsc::channel::<Arc<Tick>>(1024);
     let consumer = tokio::spawn(async move {
         while let Some(tick) = rx.recv().await {
-            std::hint::black_box(tick.seq);
+            consume(tick);
         }
     });
     let start = Instant::now();
@@ -28,6 +32,10 @@ async fn mpsc_round(events: u64) -> Duration {
     drop(tx);
     consumer.await.expect("consumer finished");
     start.elapsed()
+}
+
+fn sink(tick: Arc<Tick>) {
+    std::hint::black_box(tick.seq);
 }
 
 async fn tidings_round(bus: &Bus, events: u64) -> Duration {
@@ -55,7 +63,7 @@ pub(crate) async fn publish_to_one(size: Size) -> Vec<Row> {
     let bus = bus_with_sinks(1).await;
     let timings = compare(
         size.rounds,
-        || mpsc_round(size.events),
+        || mpsc_round(size.events, sink),
         || tidings_round(&bus, size.events),
     )
     .await;
@@ -68,7 +76,7 @@ pub(crate) async fn publish_to_one(size: Size) -> Vec<Row> {
     );
 
     let before = allocations();
-    mpsc_round(size.events).await;
+    mpsc_round(size.events, sink).await;
     let theirs = (allocations() - before) as f64 / size.events as f64;
     let before = allocations();
     tidings_round(&bus, size.events).await;
