@@ -13,7 +13,9 @@ use crate::subscriber::{self, Subscriber};
 use crate::transport::durable::Journal;
 use crate::transport::memory::idle::IdleTracker;
 use crate::transport::memory::{MemoryTransport, SubscriberQueue};
-use crate::transport::{self, Kind, recovery};
+#[cfg(feature = "durable")]
+use crate::transport::recovery;
+use crate::transport::{self, Kind};
 
 /// Configures a [`Bus`]; see [`Bus::builder`].
 #[must_use = "call `.build().await` to start the bus"]
@@ -122,12 +124,17 @@ impl BusBuilder {
         let subscribers = self.select()?;
         let state = StateMap::new(self.state);
         check(&subscribers, &state, self.queue_capacity)?;
+        #[cfg(feature = "durable")]
         let (journal, recovered) = match kind {
             Kind::Memory => (None, None),
             Kind::Durable { path, sync } => {
                 let (journal, recovered) = Journal::open(&path, sync)?;
                 (Some(journal), Some(recovered))
             }
+        };
+        #[cfg(not(feature = "durable"))]
+        let journal: Option<Journal> = match kind {
+            Kind::Memory => None,
         };
 
         let idle = Arc::new(IdleTracker::default());
@@ -154,6 +161,7 @@ impl BusBuilder {
             shutdown_timeout: self.shutdown_timeout,
             workers: Mutex::new(Vec::new()),
         });
+        #[cfg(feature = "durable")]
         if let Some(recovered) = recovered {
             recovery::restore(&bus, recovered);
         }

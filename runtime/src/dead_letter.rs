@@ -27,6 +27,7 @@ impl DeadLetterId {
         self.0.into_bytes()
     }
 
+    #[cfg(feature = "durable")]
     pub(crate) fn from_bytes(bytes: [u8; 16]) -> Self {
         DeadLetterId(Uuid::from_bytes(bytes))
     }

@@ -169,6 +169,7 @@ impl SubscriberQueue {
 
     /// Takes back a delivery accepted before a restart, to run after `delay`. It was accepted
     /// then, so it is let in even past the capacity.
+    #[cfg(feature = "durable")]
     pub(crate) fn restore(self: &Arc<Self>, delivery: Delivery, delay: Duration) {
         if self.unfinished.fetch_add(1, Ordering::SeqCst) == 0 {
             self.idle.queue_busy();
