@@ -18,6 +18,7 @@ use crate::stats::Stats;
 use crate::transport::durable::Journal;
 use crate::transport::memory::idle::IdleTracker;
 use crate::transport::memory::{MemoryTransport, SubscriberQueue};
+use crate::wire;
 
 /// A running event bus. Cheap to clone; every clone is the same bus.
 ///
@@ -107,15 +108,12 @@ impl Bus {
         async {
             let seq = match self.journal() {
                 Some(journal) => {
-                    let data = serde_json::to_vec(&event).map_err(|source| Error::Serialize {
-                        event: E::NAME,
-                        source,
-                    })?;
-                    let subject = event.key().map(|key| key.to_string());
-                    let envelope = meta.envelope(E::NAME, data, subject, self.source());
-                    journal
-                        .append(envelope.to_cloudevent_json(), names(queues))
-                        .await?
+                    let record = wire::typed_cloudevent_json(&event, &meta, self.source())
+                        .map_err(|source| Error::Serialize {
+                            event: E::NAME,
+                            source,
+                        })?;
+                    journal.append(record, names(queues)).await?
                 }
                 None => 0,
             };

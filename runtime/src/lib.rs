@@ -1,6 +1,10 @@
 #![doc = include_str!("docs/crate.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// Lets the crate's own tests use its derive macros, which name `::tidings`.
+#[cfg(test)]
+extern crate self as tidings;
+
 mod builder;
 mod bus;
 mod context;

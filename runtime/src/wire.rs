@@ -19,7 +19,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::dead_letter::Envelope;
-use crate::event::EventId;
+use crate::delivery::Meta;
+use crate::event::{Event, EventId};
 
 #[derive(Serialize, Deserialize)]
 struct Structured<'a> {
@@ -55,6 +56,49 @@ fn json_content_type() -> String {
 
 fn first_version() -> u32 {
     1
+}
+
+/// The same document for a typed event, written in one pass: the event is serialized straight
+/// into `data`, with no intermediate payload buffer to build and validate again.
+#[derive(Serialize)]
+struct TypedStructured<'a, E> {
+    specversion: &'a str,
+    id: EventId,
+    #[serde(rename = "type")]
+    event_type: &'a str,
+    source: &'a str,
+    time: String,
+    subject: Option<String>,
+    datacontenttype: &'a str,
+    version: u32,
+    correlationid: EventId,
+    causationid: Option<EventId>,
+    traceparent: Option<&'a str>,
+    headers: BTreeMap<String, String>,
+    data: &'a E,
+}
+
+/// The CloudEvents JSON of `event`, published on this bus (`source`) with attributes `meta`.
+pub(crate) fn typed_cloudevent_json<E: Event>(
+    event: &E,
+    meta: &Meta,
+    source: &str,
+) -> serde_json::Result<Vec<u8>> {
+    serde_json::to_vec(&TypedStructured {
+        specversion: "1.0",
+        id: meta.id,
+        event_type: E::NAME,
+        source,
+        time: humantime::format_rfc3339_millis(meta.time).to_string(),
+        subject: event.key().map(|key| key.to_string()),
+        datacontenttype: "application/json",
+        version: E::VERSION,
+        correlationid: meta.correlation_id,
+        causationid: meta.causation_id,
+        traceparent: None,
+        headers: BTreeMap::new(),
+        data: event,
+    })
 }
 
 /// A malformed CloudEvents document.
@@ -165,6 +209,35 @@ mod tests {
             text.contains(r#""specversion":"1.0""#) && text.contains(r#""type":"orders.placed""#)
         );
         assert_eq!(Envelope::from_cloudevent_json(&wire).unwrap(), envelope);
+    }
+
+    #[test]
+    fn a_typed_event_written_in_one_pass_reads_back_as_its_envelope() {
+        #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, crate::Event)]
+        #[event(name = "orders.placed", version = 3)]
+        struct Placed {
+            #[event(key)]
+            order_id: u64,
+        }
+        let lineage = crate::bus::Lineage::default();
+        let time = from_unix_millis(unix_millis(SystemTime::now()));
+        let meta = Meta::new(EventId::new(), time, 3, lineage, None);
+        let wire = typed_cloudevent_json(&Placed { order_id: 42 }, &meta, "shop").unwrap();
+        let envelope = Envelope::from_cloudevent_json(&wire).unwrap();
+        assert_eq!(
+            (envelope.id, envelope.event_type.as_str(), envelope.version),
+            (meta.id, "orders.placed", 3)
+        );
+        assert_eq!(
+            (
+                envelope.source.as_str(),
+                envelope.subject.as_deref(),
+                envelope.time
+            ),
+            ("shop", Some("42"), time)
+        );
+        assert_eq!(envelope.correlation_id, Some(meta.id));
+        assert_eq!(envelope.data, br#"{"order_id":42}"#);
     }
 
     #[test]
