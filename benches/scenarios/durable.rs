@@ -162,5 +162,92 @@ pub(crate) async fn publish(size: Size) -> Vec<Row> {
         Some(Goal::RatioAtMost(0.5)),
     ));
     bus.shutdown().await.expect("shut down");
+    rows.push(consume(size).await);
     rows
+}
+
+/// The raw path of consuming: a consumer hands each event's 16-byte acknowledgement to a writer
+/// thread that appends whatever has queued in one `write` (acknowledgements need no fsync each:
+/// a lost one means a redelivery, not a loss), timed until the last one is written and synced.
+async fn raw_consume(dir: &std::path::Path, events: u64) -> Duration {
+    let mut file = File::create(dir.join("acks.log")).expect("create the ack log");
+    let (acks, written) = mpsc::channel::<Option<[u8; 16]>>();
+    let writer = std::thread::spawn(move || {
+        let mut buffer = Vec::new();
+        while let Ok(first) = written.recv() {
+            for ack in std::iter::once(first).chain(written.try_iter()) {
+                match ack {
+                    Some(ack) => buffer.extend_from_slice(&ack),
+                    None => {
+                        file.write_all(&buffer).expect("append");
+                        file.sync_data().expect("fdatasync");
+                        return;
+                    }
+                }
+            }
+            file.write_all(&buffer).expect("append");
+            buffer.clear();
+        }
+    });
+    let start = Instant::now();
+    for seq in 0..events {
+        std::hint::black_box(Tick { seq });
+        acks.send(Some([0; 16])).expect("writer alive");
+    }
+    acks.send(None).expect("writer alive");
+    tokio::task::spawn_blocking(move || writer.join().expect("writer finished"))
+        .await
+        .expect("joined");
+    start.elapsed()
+}
+
+/// A backlog of `events` on disk, then the subscriber is let go: timed until all are handled
+/// and the journal holds every acknowledgement on disk (shutdown persists it).
+async fn tidings_consume(dir: &std::path::Path, events: u64) -> Duration {
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let sink = Subscriber::new("sink", {
+        let gate = Arc::clone(&gate);
+        move |tick: Arc<Tick>| {
+            let gate = Arc::clone(&gate);
+            async move {
+                gate.acquire().await.expect("gate open").forget();
+                std::hint::black_box(tick.seq);
+            }
+        }
+    });
+    let store = tempfile::tempdir_in(dir).expect("a store directory");
+    let bus = Bus::builder()
+        .url(format!("file://{}", store.path().display()))
+        .manual()
+        .queue_capacity(events as usize)
+        .subscribe(sink.concurrency(1))
+        .build()
+        .await
+        .expect("bus builds");
+    for seq in 0..events {
+        bus.publish(Tick { seq }).await.expect("published");
+    }
+    let start = Instant::now();
+    gate.add_permits(events as usize);
+    bus.wait_idle().await;
+    bus.shutdown().await.expect("shut down");
+    start.elapsed()
+}
+
+async fn consume(size: Size) -> Row {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let events = size.durable_events * 16;
+    let timings = compare(
+        size.rounds,
+        || raw_consume(dir.path(), events),
+        || tidings_consume(dir.path(), events),
+    )
+    .await;
+    throughput_row(
+        "durable consume of a backlog (events/s)",
+        "consumer appending acks by a writer thread",
+        events,
+        timings,
+        None,
+    )
 }
