@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use futures_util::FutureExt;
 use tracing::Instrument;
 
-use super::queue::SubscriberQueue;
+use super::queue::{SubscriberQueue, WorkerStats};
 use crate::bus::Bus;
 use crate::context::Context;
 use crate::delivery::Delivery;
@@ -41,7 +41,7 @@ pub(crate) async fn run<H: Handler<Args>, Args: 'static>(
     let mut batch = VecDeque::new();
     loop {
         queue.take(&mut batch).await;
-        while let Some(mut delivery) = batch.pop_front() {
+        while let Some(delivery) = batch.pop_front() {
             if let Some(limiter) = &queue.limiter {
                 limiter.acquire().await;
             }
@@ -61,69 +61,76 @@ pub(crate) async fn run<H: Handler<Args>, Args: 'static>(
             let outcome = attempt(typed.handler(), &queue, ctx, &delivery).await;
             stats.set_busy(false);
             match outcome {
-                Ok(()) => {
-                    let latency = SystemTime::now().duration_since(delivery.meta.time);
-                    stats.handled(latency.unwrap_or_default());
-                    if let Some(journal) = bus.journal() {
-                        journal.acked(&queue.name, delivery.seq);
-                    }
-                    // Released at once: a handler that publishes into a full queue must never
-                    // wait on capacity its own worker is sitting on.
-                    queue.finish(delivery.meta.key_hash);
-                }
+                Ok(()) => handled(&bus, &queue, stats, &delivery),
                 Err(failure) if failure.permanent || delivery.attempt > queue.options.retries => {
-                    tracing::warn!(
-                        subscriber = &*queue.name,
-                        event = <H::Event as Event>::NAME,
-                        id = %delivery.meta.id,
-                        attempt = delivery.attempt,
-                        error = %failure.message,
-                        "dead-lettered"
-                    );
-                    stats.dead_lettered();
-                    let dead_letters = &bus.memory().dead_letters;
-                    let letter =
-                        dead_letters.insert(&queue, &delivery, failure.message, bus.source());
-                    if let Some(journal) = bus.journal() {
-                        journal.dead_lettered(
-                            &queue.name,
-                            delivery.seq,
-                            letter.id.to_bytes(),
-                            StoredLetter::from(&letter),
-                        );
-                    }
-                    queue.finish(delivery.meta.key_hash);
+                    dead_letter::<H::Event>(&bus, &queue, stats, &delivery, failure);
                 }
-                Err(failure) => {
-                    let delay = queue.options.backoff.delay(delivery.attempt);
-                    tracing::debug!(
-                        subscriber = &*queue.name,
-                        event = <H::Event as Event>::NAME,
-                        id = %delivery.meta.id,
-                        attempt = delivery.attempt,
-                        error = %failure.message,
-                        ?delay,
-                        "attempt failed; will retry"
-                    );
-                    stats.retried();
-                    let first_failed =
-                        *delivery.first_failed_at.get_or_insert_with(SystemTime::now);
-                    if let Some(journal) = bus.journal() {
-                        let run_at = SystemTime::now() + delay;
-                        journal.retrying(
-                            &queue.name,
-                            delivery.seq,
-                            delivery.attempt,
-                            run_at,
-                            first_failed,
-                        );
-                    }
-                    delivery.attempt += 1;
-                    queue.retry_after(delivery, delay);
-                }
+                Err(failure) => retry::<H::Event>(&bus, &queue, stats, delivery, failure),
             }
         }
     }
+}
+
+fn handled(bus: &Bus, queue: &SubscriberQueue, stats: &WorkerStats, delivery: &Delivery) {
+    let latency = SystemTime::now().duration_since(delivery.meta.time);
+    stats.handled(latency.unwrap_or_default());
+    if let Some(journal) = bus.journal() {
+        journal.acked(&queue.name, delivery.seq);
+    }
+    // Released at once: a handler that publishes into a full queue must never wait on
+    // capacity its own worker is sitting on.
+    queue.finish(delivery.meta.key_hash);
+}
+
+fn dead_letter<E: Event>(
+    bus: &Bus,
+    queue: &Arc<SubscriberQueue>,
+    stats: &WorkerStats,
+    delivery: &Delivery,
+    failure: Failure,
+) {
+    tracing::warn!(
+        subscriber = &*queue.name, event = E::NAME, id = %delivery.meta.id,
+        attempt = delivery.attempt, error = %failure.message, "dead-lettered"
+    );
+    stats.dead_lettered();
+    let letter = bus
+        .memory()
+        .dead_letters
+        .insert(queue, delivery, failure.message, bus.source());
+    if let Some(journal) = bus.journal() {
+        let id = letter.id.to_bytes();
+        journal.dead_lettered(&queue.name, delivery.seq, id, StoredLetter::from(&letter));
+    }
+    queue.finish(delivery.meta.key_hash);
+}
+
+fn retry<E: Event>(
+    bus: &Bus,
+    queue: &Arc<SubscriberQueue>,
+    stats: &WorkerStats,
+    mut delivery: Delivery,
+    failure: Failure,
+) {
+    let delay = queue.options.backoff.delay(delivery.attempt);
+    tracing::debug!(
+        subscriber = &*queue.name, event = E::NAME, id = %delivery.meta.id,
+        attempt = delivery.attempt, error = %failure.message, ?delay, "attempt failed; will retry"
+    );
+    stats.retried();
+    let first_failed = *delivery.first_failed_at.get_or_insert_with(SystemTime::now);
+    if let Some(journal) = bus.journal() {
+        let run_at = SystemTime::now() + delay;
+        journal.retrying(
+            &queue.name,
+            delivery.seq,
+            delivery.attempt,
+            run_at,
+            first_failed,
+        );
+    }
+    delivery.attempt += 1;
+    queue.retry_after(delivery, delay);
 }
 
 /// One attempt: decode, call the handler under the timeout, and turn errors, timeouts and
