@@ -12,7 +12,7 @@ use crate::state::{StateMap, StateValues};
 use crate::subscriber::{self, Subscriber};
 use crate::transport::durable::Journal;
 use crate::transport::memory::idle::IdleTracker;
-use crate::transport::memory::{MemoryTransport, SubscriberQueue};
+use crate::transport::memory::{LocalEngine, SubscriberQueue};
 #[cfg(feature = "durable")]
 use crate::transport::recovery;
 use crate::transport::{self, Kind};
@@ -154,7 +154,7 @@ impl BusBuilder {
             .collect();
         let bus = Bus::new(Inner {
             lifecycle: AtomicU8::new(0),
-            memory: MemoryTransport::new(queues, journal),
+            engine: LocalEngine::new(queues, journal),
             state,
             idle,
             source: self.source.unwrap_or_else(|| "tidings".to_owned()).into(),
@@ -166,7 +166,7 @@ impl BusBuilder {
             recovery::restore(&bus, recovered);
         }
         let workers = bus
-            .memory()
+            .engine()
             .queues
             .iter()
             .flat_map(|(subscriber, queue)| {
@@ -177,7 +177,7 @@ impl BusBuilder {
             })
             .collect();
         bus.set_workers(workers);
-        for (subscriber, _) in &bus.memory().queues {
+        for (subscriber, _) in &bus.engine().queues {
             tracing::debug!(
                 subscriber = subscriber.name(),
                 group = subscriber.group_name(),

@@ -17,7 +17,7 @@ use crate::state::StateMap;
 use crate::stats::Stats;
 use crate::transport::durable::Journal;
 use crate::transport::memory::idle::IdleTracker;
-use crate::transport::memory::{MemoryTransport, SubscriberQueue};
+use crate::transport::memory::{LocalEngine, SubscriberQueue};
 use crate::wire;
 
 /// A running event bus. Cheap to clone; every clone is the same bus.
@@ -42,7 +42,7 @@ pub struct Bus {
 
 pub(crate) struct Inner {
     pub(crate) lifecycle: AtomicU8,
-    pub(crate) memory: MemoryTransport,
+    pub(crate) engine: LocalEngine,
     pub(crate) state: StateMap,
     pub(crate) idle: Arc<IdleTracker>,
     pub(crate) source: Arc<str>,
@@ -97,7 +97,7 @@ impl Bus {
         self.check_intake(latest_allowed)?;
         let time = SystemTime::now();
         let id = EventId::at(time);
-        let queues = self.inner.memory.route_typed::<E>();
+        let queues = self.inner.engine.route_typed::<E>();
         if queues.is_empty() {
             tracing::trace!(event = E::NAME, %id, "published with no subscriber");
             return Ok(id);
@@ -133,7 +133,7 @@ impl Bus {
         if envelope.source.is_empty() {
             envelope.source = self.source().to_owned();
         }
-        let queues = self.inner.memory.route(&envelope.event_type);
+        let queues = self.inner.engine.route(&envelope.event_type);
         let seq = match self.journal() {
             Some(journal) if !queues.is_empty() => {
                 journal
@@ -190,7 +190,7 @@ impl Bus {
 
     pub(crate) async fn replay(&self, id: &DeadLetterId) -> Result<()> {
         self.check_intake(RUNNING)?;
-        let dead_letters = &self.inner.memory.dead_letters;
+        let dead_letters = &self.inner.engine.dead_letters;
         let stored = dead_letters.take(id)?;
         let Some(queue) = stored.queue.clone() else {
             let subscriber = stored.letter.subscriber.clone();
@@ -215,7 +215,7 @@ impl Bus {
     }
 
     pub(crate) fn discard(&self, id: &DeadLetterId) -> Result<()> {
-        self.inner.memory.dead_letters.take(id)?;
+        self.inner.engine.dead_letters.take(id)?;
         if let Some(journal) = self.journal() {
             journal.discarded(id.to_bytes());
         }
@@ -227,7 +227,7 @@ impl Bus {
         Stats {
             subscribers: self
                 .inner
-                .memory
+                .engine
                 .queues
                 .iter()
                 .map(|(_, queue)| queue.stats())
@@ -250,7 +250,7 @@ impl Bus {
         }
         let _ = tokio::time::timeout(self.inner.shutdown_timeout, self.wait_idle()).await;
         self.inner.lifecycle.store(STOPPED, Ordering::Release);
-        for (_, queue) in &self.inner.memory.queues {
+        for (_, queue) in &self.inner.engine.queues {
             queue.close();
         }
         // Once drained the workers are idle, so stopping them loses nothing; past the deadline
@@ -267,7 +267,7 @@ impl Bus {
         }
         let unfinished: usize = self
             .inner
-            .memory
+            .engine
             .queues
             .iter()
             .map(|(_, queue)| queue.unfinished())
@@ -279,11 +279,11 @@ impl Bus {
     }
 
     pub(crate) fn journal(&self) -> Option<&Journal> {
-        self.inner.memory.journal.as_ref()
+        self.inner.engine.journal.as_ref()
     }
 
-    pub(crate) fn memory(&self) -> &MemoryTransport {
-        &self.inner.memory
+    pub(crate) fn engine(&self) -> &LocalEngine {
+        &self.inner.engine
     }
 
     /// The CloudEvents `source` of events published here.
@@ -300,7 +300,7 @@ impl fmt::Debug for Bus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let subscribers: Vec<_> = self
             .inner
-            .memory
+            .engine
             .queues
             .iter()
             .map(|(s, _)| s.name())

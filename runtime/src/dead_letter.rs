@@ -159,12 +159,12 @@ pub struct DeadLetters<'a> {
 impl DeadLetters<'_> {
     /// Every dead letter, oldest first.
     pub async fn list(&self) -> Result<Vec<DeadLetter>> {
-        Ok(self.bus.memory().dead_letters.list())
+        Ok(self.bus.engine().dead_letters.list())
     }
 
     /// One dead letter.
     pub async fn get(&self, id: &DeadLetterId) -> Result<Option<DeadLetter>> {
-        Ok(self.bus.memory().dead_letters.get(id))
+        Ok(self.bus.engine().dead_letters.get(id))
     }
 
     /// Delivers the event again to the subscriber that dead-lettered it (and no other), starting

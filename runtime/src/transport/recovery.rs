@@ -13,7 +13,7 @@ use crate::delivery::{Delivery, Meta};
 
 pub(crate) fn restore(bus: &Bus, recovered: Recovered) {
     let queues: HashMap<&str, &Arc<SubscriberQueue>> = bus
-        .memory()
+        .engine()
         .queues
         .iter()
         .map(|(_, queue)| (&*queue.name, queue))
@@ -74,7 +74,7 @@ pub(crate) fn restore(bus: &Bus, recovered: Recovered) {
                 let queue = queues
                     .get(letter.subscriber.as_str())
                     .map(|queue| Arc::clone(queue));
-                bus.memory().dead_letters.restore(letter, delivery, queue);
+                bus.engine().dead_letters.restore(letter, delivery, queue);
                 dead_letters += 1;
             }
             Err(error) => {

@@ -1,5 +1,6 @@
-//! The in-process transport: a bounded queue per subscriber, deliveries share the publisher's
-//! `Arc<E>`, nothing is serialized on the way.
+//! The in-process engine: a bounded queue per subscriber, deliveries share the publisher's
+//! `Arc<E>`, nothing is serialized on the way. It is the memory transport, and with a journal
+//! (see `transport::durable`) the durable one.
 
 mod dead_letters;
 pub(crate) mod idle;
@@ -19,7 +20,7 @@ use crate::event::Event;
 use crate::subscriber::Subscriber;
 use crate::transport::durable::Journal;
 
-pub(crate) struct MemoryTransport {
+pub(crate) struct LocalEngine {
     /// Every subscriber's queue, in start-up order.
     pub(crate) queues: Vec<(Subscriber, Arc<SubscriberQueue>)>,
     /// Event name → the queues of its subscribers.
@@ -32,7 +33,7 @@ pub(crate) struct MemoryTransport {
     pub(crate) journal: Option<Journal>,
 }
 
-impl MemoryTransport {
+impl LocalEngine {
     pub(crate) fn new(
         queues: Vec<(Subscriber, Arc<SubscriberQueue>)>,
         journal: Option<Journal>,
@@ -53,7 +54,7 @@ impl MemoryTransport {
                 )
             })
             .collect();
-        MemoryTransport {
+        LocalEngine {
             queues,
             by_name,
             by_type,

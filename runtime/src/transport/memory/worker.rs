@@ -95,7 +95,7 @@ fn dead_letter<E: Event>(
     );
     stats.dead_lettered();
     let letter = bus
-        .memory()
+        .engine()
         .dead_letters
         .insert(queue, delivery, failure.message, bus.source());
     if let Some(journal) = bus.journal() {
