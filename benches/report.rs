@@ -76,6 +76,6 @@ pub(crate) fn value(unit: Unit, value: f64) -> String {
         Unit::PerSecond if value >= 1e6 => format!("{:.2} M/s", value / 1e6),
         Unit::PerSecond => format!("{:.0} k/s", value / 1e3),
         Unit::Micros => format!("{value:.1} µs"),
-        Unit::AllocsPerEvent => format!("{value:.3}"),
+        Unit::AllocsPerEvent => format!("{value:.4}"),
     }
 }
