@@ -212,3 +212,15 @@ impl FromStr for EventId {
         Uuid::parse_str(s).map(EventId)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_hashes_by_its_text_so_it_survives_the_trip_through_a_subject() {
+        assert_eq!(Key::Unsigned(42).hash64(), Key::Str("42").hash64());
+        assert_eq!(Key::Signed(-7).hash64(), Key::Str("-7").hash64());
+        assert_ne!(Key::Str("42").hash64(), Key::Str("43").hash64());
+    }
+}
