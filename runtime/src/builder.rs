@@ -157,7 +157,7 @@ impl BusBuilder {
             engine: LocalEngine::new(queues, journal),
             state,
             idle,
-            source: self.source.unwrap_or_else(|| "tidings".to_owned()).into(),
+            source: self.source.unwrap_or_else(|| "tidings".to_owned()),
             shutdown_timeout: self.shutdown_timeout,
             workers: Mutex::new(Vec::new()),
         });

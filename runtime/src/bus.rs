@@ -45,7 +45,7 @@ pub(crate) struct Inner {
     pub(crate) engine: LocalEngine,
     pub(crate) state: StateMap,
     pub(crate) idle: Arc<IdleTracker>,
-    pub(crate) source: Arc<str>,
+    pub(crate) source: String,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) workers: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -278,6 +278,10 @@ impl Bus {
         }
     }
 
+    pub(crate) fn set_workers(&self, workers: Vec<JoinHandle<()>>) {
+        *self.inner.workers.lock().expect("workers lock") = workers;
+    }
+
     pub(crate) fn journal(&self) -> Option<&Journal> {
         self.inner.engine.journal.as_ref()
     }
@@ -305,16 +309,15 @@ impl fmt::Debug for Bus {
             .iter()
             .map(|(s, _)| s.name())
             .collect();
+        let transport = if self.journal().is_some() {
+            "file"
+        } else {
+            "memory"
+        };
         f.debug_struct("Bus")
-            .field("transport", &"memory")
+            .field("transport", &transport)
             .field("subscribers", &subscribers)
             .finish()
-    }
-}
-
-impl Bus {
-    pub(crate) fn set_workers(&self, workers: Vec<JoinHandle<()>>) {
-        *self.inner.workers.lock().expect("workers lock") = workers;
     }
 }
 

@@ -106,15 +106,14 @@ pub(crate) fn run(
         }
         let mut result = batch.commit().map_err(|e| e.to_string());
         dirty = !durable_now;
-        let flush = stop || waiting.iter().any(|(flush, _)| *flush);
-        if result.is_ok() && (flush || (dirty && last_persist.elapsed() >= window)) {
+        if result.is_ok() && (stop || (dirty && last_persist.elapsed() >= window)) {
             result = store.persist().map_err(|e| e.to_string());
             (dirty, last_persist) = (false, Instant::now());
         }
         if let Err(error) = &result {
             tracing::error!(%error, "the durable store failed to commit");
         }
-        for (_, done) in waiting {
+        for done in waiting {
             let _ = done.send(result.clone());
         }
         if stop {
@@ -127,7 +126,7 @@ fn apply(
     batch: &mut Batch<'_>,
     op: Op,
     remaining: &mut HashMap<u64, u32>,
-    waiting: &mut Vec<(bool, Done)>,
+    waiting: &mut Vec<Done>,
     next_seq: &mut u64,
 ) {
     match op {
@@ -149,7 +148,7 @@ fn apply(
             // Appends can reach the writer out of sequence order (publishers race to the
             // channel): keep the highest, or a restart could hand out a stored sequence again.
             *next_seq = (*next_seq).max(seq + 1);
-            waiting.push((false, done));
+            waiting.push(done);
         }
         Op::Ack { subscriber, seq } => {
             batch.remove_delivery(&subscriber, seq);
@@ -171,7 +170,7 @@ fn apply(
             release(batch, remaining, seq);
         }
         Op::Discard { id } => batch.remove_dead_letter(id),
-        Op::Stop { done } => waiting.push((true, done)),
+        Op::Stop { done } => waiting.push(done),
     }
 }
 

@@ -60,6 +60,34 @@ struct State {
     lanes: Option<HashMap<u64, VecDeque<Delivery>>>,
 }
 
+impl State {
+    /// Returns the delivery if it may run now; parks it behind its key (ordered queues) if a
+    /// delivery of that key is running or waiting to retry.
+    fn claim_lane(&mut self, delivery: Delivery) -> Option<Delivery> {
+        if let (Some(key), Some(lanes)) = (delivery.meta.key_hash, &mut self.lanes) {
+            if let Some(waiting) = lanes.get_mut(&key) {
+                waiting.push_back(delivery);
+                return None;
+            }
+            lanes.insert(key, VecDeque::new());
+        }
+        Some(delivery)
+    }
+
+    /// A delivery of `key` finished: the next one parked behind it, if any, may run now.
+    fn release_lane(&mut self, key: Option<u64>) -> Option<Delivery> {
+        let (Some(key), Some(lanes)) = (key, &mut self.lanes) else {
+            return None;
+        };
+        let waiting = lanes.get_mut(&key).expect("a running key has a lane");
+        let next = waiting.pop_front();
+        if next.is_none() {
+            lanes.remove(&key);
+        }
+        next
+    }
+}
+
 /// One worker's counters: written by that worker alone, so updates need no atomic read-modify-
 /// write; `stats()` sums them.
 pub(crate) struct WorkerStats {
@@ -154,16 +182,9 @@ impl SubscriberQueue {
             self.release(1);
             return Err(Closed);
         }
-        if let Some(key) = delivery.meta.key_hash
-            && let Some(lanes) = &mut state.lanes
-        {
-            if let Some(waiting) = lanes.get_mut(&key) {
-                waiting.push_back(delivery);
-                return Ok(());
-            }
-            lanes.insert(key, VecDeque::new());
+        if let Some(delivery) = state.claim_lane(delivery) {
+            self.push(state, delivery);
         }
-        self.push(state, delivery);
         Ok(())
     }
 
@@ -171,30 +192,17 @@ impl SubscriberQueue {
     /// then, so it is let in even past the capacity.
     #[cfg(feature = "durable")]
     pub(crate) fn restore(self: &Arc<Self>, delivery: Delivery, delay: Duration) {
-        if self.unfinished.fetch_add(1, Ordering::SeqCst) == 0 {
-            self.idle.queue_busy();
+        self.count_in();
+        let runnable = self.lock().claim_lane(delivery);
+        if let Some(delivery) = runnable {
+            self.retry_after(delivery, delay);
         }
-        if let Some(key) = delivery.meta.key_hash {
-            let mut state = self.lock();
-            if let Some(lanes) = &mut state.lanes {
-                if let Some(waiting) = lanes.get_mut(&key) {
-                    waiting.push_back(delivery);
-                    return;
-                }
-                lanes.insert(key, VecDeque::new());
-            }
-        }
-        self.retry_after(delivery, delay);
     }
 
     /// Takes one unit of capacity, waiting for room; `Closed` once the queue closed.
     async fn reserve(&self) -> Result<(), Closed> {
         loop {
-            let taken = self.unfinished.fetch_add(1, Ordering::SeqCst);
-            if taken < self.capacity {
-                if taken == 0 {
-                    self.idle.queue_busy();
-                }
+            if self.count_in() < self.capacity {
                 return Ok(());
             }
             // Full: give the unit back and wait for room.
@@ -214,6 +222,15 @@ impl SubscriberQueue {
                 return Err(Closed);
             }
         }
+    }
+
+    /// Counts one more unfinished delivery; returns how many there were before.
+    fn count_in(&self) -> usize {
+        let before = self.unfinished.fetch_add(1, Ordering::SeqCst);
+        if before == 0 {
+            self.idle.queue_busy();
+        }
+        before
     }
 
     /// Gives back `n` units of capacity. Waiting publishers are woken only once the queue has
@@ -288,15 +305,10 @@ impl SubscriberQueue {
 
     /// The delivery is handled or dead-lettered: release its key and its capacity.
     pub(crate) fn finish(&self, key_hash: Option<u64>) {
-        if let Some(key) = key_hash
-            && self.options.ordered
-        {
+        if key_hash.is_some() && self.options.ordered {
             let mut state = self.lock();
-            let lanes = state.lanes.as_mut().expect("ordered queues have lanes");
-            let waiting = lanes.get_mut(&key).expect("a running key has a lane");
-            match waiting.pop_front() {
-                Some(next) => self.push(state, next),
-                None => drop(lanes.remove(&key)),
+            if let Some(next) = state.release_lane(key_hash) {
+                self.push(state, next);
             }
         }
         self.release(1);
