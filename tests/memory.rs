@@ -6,6 +6,7 @@
 mod conformance;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use conformance::Backend;
@@ -13,23 +14,33 @@ use tidings::{Backoff, Bus, BusBuilder, HandlerError, Rate, Subscriber};
 use tidings_tests::{Log, Ping};
 use tokio::time::Instant;
 
-/// A private in-process bus per test.
-struct MemoryBackend;
+/// A memory namespace of its own per test, shared by the buses that test builds.
+struct MemoryBackend(String);
 
-impl Backend for MemoryBackend {
-    fn builder(&self) -> BusBuilder {
-        Bus::builder().url("memory://").manual()
+impl MemoryBackend {
+    fn new() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        MemoryBackend(format!(
+            "memory://test-{}",
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ))
     }
 }
 
-conformance_suite!(MemoryBackend, #[tokio::test(start_paused = true)]);
+impl Backend for MemoryBackend {
+    fn builder(&self) -> BusBuilder {
+        Bus::builder().url(&self.0).manual()
+    }
+}
+
+conformance_suite!(MemoryBackend::new(), #[tokio::test(start_paused = true)]);
 
 /// The suite again on a real clock and two worker threads, as disk and broker transports run it:
 /// proves the cases do not lean on the virtual clock, and lets real races happen.
 mod real_clock {
     use super::MemoryBackend;
 
-    conformance_suite!(MemoryBackend, #[tokio::test(flavor = "multi_thread", worker_threads = 2)]);
+    conformance_suite!(MemoryBackend::new(), #[tokio::test(flavor = "multi_thread", worker_threads = 2)]);
 }
 
 #[tokio::test]
@@ -41,7 +52,7 @@ async fn subscribers_share_the_publishers_allocation() {
             async move { seen.push(Arc::as_ptr(&ping) as usize) }
         }
     };
-    let bus = (&MemoryBackend as &dyn Backend)
+    let bus = (&MemoryBackend::new() as &dyn Backend)
         .bus_with([
             Subscriber::new("a", record(seen.clone())),
             Subscriber::new("b", record(seen.clone())),
@@ -67,7 +78,7 @@ async fn exponential_backoff_doubles_with_jitter_in_the_upper_half() {
         }
     };
     let backoff = Backoff::exponential(Duration::from_millis(100), Duration::from_millis(300));
-    let bus = (&MemoryBackend as &dyn Backend)
+    let bus = (&MemoryBackend::new() as &dyn Backend)
         .bus_with([Subscriber::new("backoff", handler)
             .retries(4)
             .backoff(backoff)])
@@ -97,7 +108,7 @@ async fn rate_spaces_attempts_evenly() {
             std::future::ready(())
         }
     };
-    let bus = (&MemoryBackend as &dyn Backend)
+    let bus = (&MemoryBackend::new() as &dyn Backend)
         .bus_with([Subscriber::new("limited", handler)
             .rate(Rate::per_second(10))
             .concurrency(4)])

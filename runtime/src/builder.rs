@@ -6,16 +6,13 @@ use std::sync::atomic::AtomicU8;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::bus::{Bus, Inner};
+use crate::bus::{Attached, Bus, Inner};
 use crate::error::{Error, Result};
 use crate::state::{StateMap, StateValues};
 use crate::subscriber::{self, Subscriber};
-use crate::transport::durable::Journal;
-use crate::transport::memory::idle::IdleTracker;
-use crate::transport::memory::{LocalEngine, SubscriberQueue};
-#[cfg(feature = "durable")]
-use crate::transport::recovery;
-use crate::transport::{self, Kind};
+use crate::transport::memory::{self, LocalTransport};
+use crate::transport::{self, AnyTransport, Capabilities, Kind, Transport};
+use crate::worker::Running;
 
 /// Configures a [`Bus`]; see [`Bus::builder`].
 #[must_use = "call `.build().await` to start the bus"]
@@ -120,71 +117,70 @@ impl BusBuilder {
         let kind = self
             .url
             .as_deref()
-            .map_or(Ok(Kind::Memory), transport::parse_url)?;
+            .map_or(Ok(Kind::Memory { name: None }), transport::parse_url)?;
         let subscribers = self.select()?;
         let state = StateMap::new(self.state);
         check(&subscribers, &state, self.queue_capacity)?;
-        #[cfg(feature = "durable")]
-        let (journal, recovered) = match kind {
-            Kind::Memory => (None, None),
-            Kind::Durable { path, sync } => {
-                let (journal, recovered) = Journal::open(&path, sync)?;
-                (Some(journal), Some(recovered))
+        let transport = match kind {
+            Kind::Memory { .. } => {
+                AnyTransport::Local(LocalTransport(memory::open(&kind, self.queue_capacity)?))
+            }
+            #[cfg(feature = "durable")]
+            Kind::Durable { .. } => {
+                AnyTransport::Local(LocalTransport(memory::open(&kind, self.queue_capacity)?))
             }
         };
-        #[cfg(not(feature = "durable"))]
-        let journal: Option<Journal> = match kind {
-            Kind::Memory => None,
-        };
-
-        let idle = Arc::new(IdleTracker::default());
-        let queues: Vec<_> = subscribers
-            .into_iter()
-            .map(|subscriber| {
-                let queue = SubscriberQueue::new(
-                    Arc::clone(&subscriber.name),
-                    subscriber.group_name().into(),
-                    subscriber.event_name(),
-                    subscriber.options.clone(),
-                    self.queue_capacity,
-                    Arc::clone(&idle),
-                );
-                (subscriber, Arc::new(queue))
-            })
-            .collect();
+        if let Err(problems) = check_capabilities(&subscribers, transport.capabilities()) {
+            transport.close(&[]).await?;
+            return Err(problems);
+        }
+        let mut attached = Vec::with_capacity(subscribers.len());
+        for subscriber in subscribers {
+            let workers = subscriber.options.concurrency as usize;
+            let consumer = match transport.subscribe(&subscriber, workers).await {
+                Ok(consumer) => consumer,
+                Err(error) => {
+                    let consumers: Vec<_> = attached
+                        .iter()
+                        .map(|attached: &Attached| attached.consumer.clone())
+                        .collect();
+                    transport.close(&consumers).await?;
+                    return Err(error);
+                }
+            };
+            attached.push(Attached {
+                running: Arc::new(Running::new(&subscriber)),
+                subscriber,
+                consumer,
+            });
+        }
         let bus = Bus::new(Inner {
             lifecycle: AtomicU8::new(0),
-            engine: LocalEngine::new(queues, journal),
+            transport,
+            subscribers: attached,
             state,
-            idle,
             source: self.source.unwrap_or_else(|| "tidings".to_owned()),
             shutdown_timeout: self.shutdown_timeout,
             workers: Mutex::new(Vec::new()),
         });
-        #[cfg(feature = "durable")]
-        if let Some(recovered) = recovered {
-            recovery::restore(&bus, recovered);
-        }
-        let workers = bus
-            .engine()
-            .queues
-            .iter()
-            .flat_map(|(subscriber, queue)| {
-                (0..subscriber.options.concurrency as usize).map(|worker| {
-                    let handler = Arc::clone(&subscriber.handler);
-                    handler.spawn_worker(Arc::clone(queue), bus.clone(), worker)
-                })
-            })
-            .collect();
-        bus.set_workers(workers);
-        for (subscriber, _) in &bus.engine().queues {
+        let mut workers = Vec::new();
+        for attached in bus.subscribers() {
+            for worker in 0..attached.running.workers.len() {
+                workers.push(Arc::clone(&attached.subscriber.handler).spawn_worker(
+                    attached.consumer.clone(),
+                    Arc::clone(&attached.running),
+                    bus.clone(),
+                    worker,
+                ));
+            }
             tracing::debug!(
-                subscriber = subscriber.name(),
-                group = subscriber.group_name(),
-                event = subscriber.event_name(),
+                subscriber = attached.subscriber.name(),
+                group = attached.subscriber.group_name(),
+                event = attached.subscriber.event_name(),
                 "subscriber started"
             );
         }
+        bus.set_workers(workers);
         Ok(bus)
     }
 
@@ -273,6 +269,46 @@ fn check(subscribers: &[Subscriber], state: &StateMap, queue_capacity: usize) ->
     }
 }
 
+/// Checks the selected subscribers' options against what the transport can honour.
+fn check_capabilities(subscribers: &[Subscriber], can: Capabilities) -> Result<()> {
+    let mut problems = Vec::new();
+    for subscriber in subscribers {
+        let options = &subscriber.options;
+        let at = format!(
+            "subscriber `{}` ({})",
+            subscriber.name(),
+            subscriber.location
+        );
+        let scheme = can.scheme;
+        if options.ordered && !can.ordered {
+            problems.push(format!(
+                "{at} is `ordered`, which the {scheme} transport cannot honour; drop `ordered` or use a transport that keeps per-key order"
+            ));
+        }
+        if let Some(max) = can.max_retries.filter(|max| options.retries > *max) {
+            problems.push(format!(
+                "{at} asks for {} retries; the {scheme} transport allows at most {max}",
+                options.retries
+            ));
+        }
+        if let Some(max) = can
+            .max_backoff
+            .filter(|max| options.backoff.longest() > *max)
+        {
+            problems.push(format!(
+                "{at} may wait {} between attempts; the {scheme} transport can schedule at most {}",
+                humantime::format_duration(options.backoff.longest()),
+                humantime::format_duration(max)
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Build(problems))
+    }
+}
+
 fn list<'a>(names: impl Iterator<Item = &'a str>) -> String {
     let names: Vec<String> = names.map(|name| format!("`{name}`")).collect();
     if names.is_empty() {
@@ -290,5 +326,43 @@ impl std::fmt::Debug for BusBuilder {
             .field("automatic", &self.automatic)
             .field("groups", &self.groups)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::options::Backoff;
+
+    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, crate::Event)]
+    struct Ping;
+
+    #[test]
+    fn options_a_transport_cannot_honour_are_refused_by_name() {
+        let can = Capabilities {
+            scheme: "test://",
+            ordered: false,
+            max_retries: Some(5),
+            max_backoff: Some(Duration::from_secs(60)),
+            across_processes: true,
+        };
+        let fine = Subscriber::new("fine", |_: Ping| async {}).retries(5);
+        let greedy = Subscriber::new("greedy", |_: Ping| async {})
+            .ordered()
+            .retries(6)
+            .backoff(Backoff::exponential(
+                Duration::from_secs(1),
+                Duration::from_secs(120),
+            ));
+        assert!(check_capabilities(std::slice::from_ref(&fine), can).is_ok());
+        let Err(Error::Build(problems)) = check_capabilities(&[fine, greedy], can) else {
+            panic!("the greedy subscriber is refused");
+        };
+        assert_eq!(problems.len(), 3, "{problems:#?}");
+        assert!(problems[0].contains("`greedy`") && problems[0].contains("`ordered`"));
+        assert!(problems[1].contains("6 retries") && problems[1].contains("at most 5"));
+        assert!(problems[2].contains("2m") && problems[2].contains("at most 1m"));
     }
 }

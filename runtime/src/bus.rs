@@ -1,5 +1,6 @@
 //! [`Bus`]: publish events, wait for quiet, inspect stats and dead letters, shut down.
 
+use std::any::TypeId;
 use std::fmt;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
@@ -10,15 +11,14 @@ use tracing::Instrument;
 
 use crate::builder::BusBuilder;
 use crate::dead_letter::{DeadLetterId, DeadLetters, Envelope};
-use crate::delivery::{Delivery, Meta, Payload};
+use crate::delivery::{Meta, Payload};
 use crate::error::{Error, Result};
 use crate::event::{Event, EventId};
 use crate::state::StateMap;
 use crate::stats::Stats;
-use crate::transport::durable::Journal;
-use crate::transport::memory::idle::IdleTracker;
-use crate::transport::memory::{LocalEngine, SubscriberQueue};
-use crate::wire;
+use crate::subscriber::Subscriber;
+use crate::transport::{AnyConsumer, AnyTransport, Consumer, Outgoing, Transport};
+use crate::worker::Running;
 
 /// A running event bus. Cheap to clone; every clone is the same bus.
 ///
@@ -42,12 +42,20 @@ pub struct Bus {
 
 pub(crate) struct Inner {
     pub(crate) lifecycle: AtomicU8,
-    pub(crate) engine: LocalEngine,
+    pub(crate) transport: AnyTransport,
+    /// The subscribers this bus runs, in start-up order.
+    pub(crate) subscribers: Vec<Attached>,
     pub(crate) state: StateMap,
-    pub(crate) idle: Arc<IdleTracker>,
     pub(crate) source: String,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) workers: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// A subscriber this bus runs: where its workers pull from, and their counters.
+pub(crate) struct Attached {
+    pub(crate) subscriber: Subscriber,
+    pub(crate) running: Arc<Running>,
+    pub(crate) consumer: AnyConsumer,
 }
 
 const RUNNING: u8 = 0;
@@ -97,31 +105,20 @@ impl Bus {
         self.check_intake(latest_allowed)?;
         let time = SystemTime::now();
         let id = EventId::at(time);
-        let queues = self.inner.engine.route_typed::<E>();
-        if queues.is_empty() {
-            tracing::trace!(event = E::NAME, %id, "published with no subscriber");
-            return Ok(id);
-        }
         let key_hash = event.key().map(|key| key.hash64());
-        let meta = Meta::new(id, time, E::VERSION, lineage, key_hash);
+        let outgoing = Outgoing {
+            event_name: E::NAME,
+            event_type: Some(TypeId::of::<E>()),
+            meta: Meta::new(id, time, E::VERSION, lineage, key_hash),
+            payload: Payload::Shared(Arc::new(event)),
+            source: self.source(),
+        };
         let span = tracing::info_span!("tidings.publish", event = E::NAME, %id);
-        async {
-            let seq = match self.journal() {
-                Some(journal) => {
-                    let record = wire::typed_cloudevent_json(&event, &meta, self.source())
-                        .map_err(|source| Error::Serialize {
-                            event: E::NAME,
-                            source,
-                        })?;
-                    journal.append(record, names(queues)).await?
-                }
-                None => 0,
-            };
-            self.enqueue_all(queues, meta, Payload::Shared(Arc::new(event)), seq)
-                .await
-        }
-        .instrument(span)
-        .await?;
+        self.inner
+            .transport
+            .publish(outgoing)
+            .instrument(span)
+            .await?;
         Ok(id)
     }
 
@@ -133,19 +130,19 @@ impl Bus {
         if envelope.source.is_empty() {
             envelope.source = self.source().to_owned();
         }
-        let queues = self.inner.engine.route(&envelope.event_type);
-        let seq = match self.journal() {
-            Some(journal) if !queues.is_empty() => {
-                journal
-                    .append(envelope.to_cloudevent_json(), names(queues))
-                    .await?
-            }
-            _ => 0,
-        };
-        let (id, event_type) = (envelope.id, envelope.event_type.clone());
+        let (id, event_type) = (envelope.id, std::mem::take(&mut envelope.event_type));
         let (meta, payload) = Meta::from_envelope(envelope);
+        let outgoing = Outgoing {
+            event_name: &event_type,
+            event_type: None,
+            meta,
+            payload,
+            source: self.source(),
+        };
         let span = tracing::info_span!("tidings.publish", event = event_type, %id);
-        self.enqueue_all(queues, meta, payload, seq)
+        self.inner
+            .transport
+            .publish(outgoing)
             .instrument(span)
             .await?;
         Ok(id)
@@ -158,29 +155,9 @@ impl Bus {
         Ok(())
     }
 
-    async fn enqueue_all(
-        &self,
-        queues: &[Arc<SubscriberQueue>],
-        meta: Meta,
-        payload: Payload,
-        seq: u64,
-    ) -> Result<()> {
-        for queue in queues {
-            let delivery = Delivery {
-                meta: meta.clone(),
-                payload: payload.clone(),
-                attempt: 1,
-                first_failed_at: None,
-                seq,
-            };
-            queue.enqueue(delivery).await.map_err(|_| Error::ShutDown)?;
-        }
-        Ok(())
-    }
-
     /// Returns once every queue is empty and nothing is in flight or waiting to retry.
     pub async fn wait_idle(&self) {
-        self.inner.idle.wait().await;
+        self.inner.transport.wait_idle().await;
     }
 
     /// The dead letters of every subscriber.
@@ -190,36 +167,11 @@ impl Bus {
 
     pub(crate) async fn replay(&self, id: &DeadLetterId) -> Result<()> {
         self.check_intake(RUNNING)?;
-        let dead_letters = &self.inner.engine.dead_letters;
-        let stored = dead_letters.take(id)?;
-        let Some(queue) = stored.queue.clone() else {
-            let subscriber = stored.letter.subscriber.clone();
-            dead_letters.restore(stored.letter, stored.delivery, None);
-            return Err(Error::SubscriberNotRunning {
-                id: *id,
-                subscriber,
-            });
-        };
-        let mut delivery = Delivery {
-            attempt: 1,
-            first_failed_at: None,
-            ..stored.delivery
-        };
-        if let Some(journal) = self.journal() {
-            let record = stored.letter.envelope.to_cloudevent_json();
-            let revived =
-                journal.append_reviving(record, vec![Arc::clone(&queue.name)], Some(id.to_bytes()));
-            delivery.seq = revived.await?;
-        }
-        queue.enqueue(delivery).await.map_err(|_| Error::ShutDown)
+        self.inner.transport.replay(id).await
     }
 
-    pub(crate) fn discard(&self, id: &DeadLetterId) -> Result<()> {
-        self.inner.engine.dead_letters.take(id)?;
-        if let Some(journal) = self.journal() {
-            journal.discarded(id.to_bytes());
-        }
-        Ok(())
+    pub(crate) async fn discard(&self, id: &DeadLetterId) -> Result<()> {
+        self.inner.transport.discard(id).await
     }
 
     /// Counters for every subscriber.
@@ -227,10 +179,9 @@ impl Bus {
         Stats {
             subscribers: self
                 .inner
-                .engine
-                .queues
+                .subscribers
                 .iter()
-                .map(|(_, queue)| queue.stats())
+                .map(|attached| attached.running.stats(attached.consumer.unfinished()))
                 .collect(),
         }
     }
@@ -250,9 +201,6 @@ impl Bus {
         }
         let _ = tokio::time::timeout(self.inner.shutdown_timeout, self.wait_idle()).await;
         self.inner.lifecycle.store(STOPPED, Ordering::Release);
-        for (_, queue) in &self.inner.engine.queues {
-            queue.close();
-        }
         // Once drained the workers are idle, so stopping them loses nothing; past the deadline
         // whatever they still run is abandoned and reported below.
         let workers = std::mem::take(&mut *self.inner.workers.lock().expect("workers lock"));
@@ -262,17 +210,13 @@ impl Bus {
         for worker in workers {
             let _ = worker.await;
         }
-        if let Some(journal) = self.journal() {
-            journal.close().await?;
-        }
-        let unfinished: usize = self
+        let consumers: Vec<AnyConsumer> = self
             .inner
-            .engine
-            .queues
+            .subscribers
             .iter()
-            .map(|(_, queue)| queue.unfinished())
-            .sum();
-        match unfinished {
+            .map(|attached| attached.consumer.clone())
+            .collect();
+        match self.inner.transport.close(&consumers).await? {
             0 => Ok(()),
             unfinished => Err(Error::ShutdownTimeout { unfinished }),
         }
@@ -282,12 +226,12 @@ impl Bus {
         *self.inner.workers.lock().expect("workers lock") = workers;
     }
 
-    pub(crate) fn journal(&self) -> Option<&Journal> {
-        self.inner.engine.journal.as_ref()
+    pub(crate) fn subscribers(&self) -> &[Attached] {
+        &self.inner.subscribers
     }
 
-    pub(crate) fn engine(&self) -> &LocalEngine {
-        &self.inner.engine
+    pub(crate) fn transport(&self) -> &AnyTransport {
+        &self.inner.transport
     }
 
     /// The CloudEvents `source` of events published here.
@@ -304,24 +248,13 @@ impl fmt::Debug for Bus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let subscribers: Vec<_> = self
             .inner
-            .engine
-            .queues
+            .subscribers
             .iter()
-            .map(|(s, _)| s.name())
+            .map(|attached| attached.subscriber.name())
             .collect();
-        let transport = if self.journal().is_some() {
-            "file"
-        } else {
-            "memory"
-        };
         f.debug_struct("Bus")
-            .field("transport", &transport)
+            .field("transport", &self.inner.transport.capabilities().scheme)
             .field("subscribers", &subscribers)
             .finish()
     }
-}
-
-/// The subscribers' names, for the journal's delivery records.
-fn names(queues: &[Arc<SubscriberQueue>]) -> Vec<Arc<str>> {
-    queues.iter().map(|queue| Arc::clone(&queue.name)).collect()
 }

@@ -8,8 +8,11 @@ use std::time::SystemTime;
 use uuid::Uuid;
 
 use crate::bus::Bus;
+use crate::delivery::Delivery;
 use crate::error::Result;
 use crate::event::EventId;
+use crate::transport::Transport;
+use crate::worker::Running;
 
 /// The id of one dead letter.
 #[derive(
@@ -75,6 +78,24 @@ pub struct DeadLetter {
     pub last_failed_at: SystemTime,
     /// The event as it would travel on the wire.
     pub envelope: Envelope,
+}
+
+impl DeadLetter {
+    /// The dead letter a subscriber makes of a delivery it gives up on.
+    pub(crate) fn of(delivery: &Delivery, running: &Running, error: String, source: &str) -> Self {
+        let now = SystemTime::now();
+        DeadLetter {
+            id: DeadLetterId::new(),
+            subscriber: running.name.to_string(),
+            group: running.group.to_string(),
+            event_name: running.event_name.to_owned(),
+            error,
+            attempts: delivery.attempt,
+            first_failed_at: delivery.first_failed_at.unwrap_or(now),
+            last_failed_at: now,
+            envelope: delivery.envelope(running.event_name, source),
+        }
+    }
 }
 
 /// An event with its CloudEvents attributes: what brokers carry, and what dead letters keep.
@@ -159,12 +180,12 @@ pub struct DeadLetters<'a> {
 impl DeadLetters<'_> {
     /// Every dead letter, oldest first.
     pub async fn list(&self) -> Result<Vec<DeadLetter>> {
-        Ok(self.bus.engine().dead_letters.list())
+        self.bus.transport().dead_letters().await
     }
 
     /// One dead letter.
     pub async fn get(&self, id: &DeadLetterId) -> Result<Option<DeadLetter>> {
-        Ok(self.bus.engine().dead_letters.get(id))
+        self.bus.transport().dead_letter(id).await
     }
 
     /// Delivers the event again to the subscriber that dead-lettered it (and no other), starting
@@ -175,6 +196,6 @@ impl DeadLetters<'_> {
 
     /// Removes a dead letter for good.
     pub async fn discard(&self, id: &DeadLetterId) -> Result<()> {
-        self.bus.discard(id)
+        self.bus.discard(id).await
     }
 }

@@ -11,14 +11,25 @@ use crate::event::{Event, EventId};
 
 /// An event as the publisher handed it over, type-erased so one queue can carry any event.
 pub(crate) trait SharedEvent: Any + Send + Sync {
+    fn name(&self) -> &'static str;
     fn to_json(&self) -> serde_json::Result<Vec<u8>>;
+    /// The event's structured CloudEvents JSON, in one pass.
+    fn cloudevent_json(&self, meta: &Meta, source: &str) -> serde_json::Result<Vec<u8>>;
     fn subject(&self) -> Option<String>;
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
 }
 
 impl<E: Event> SharedEvent for E {
+    fn name(&self) -> &'static str {
+        E::NAME
+    }
+
     fn to_json(&self) -> serde_json::Result<Vec<u8>> {
         serde_json::to_vec(self)
+    }
+
+    fn cloudevent_json(&self, meta: &Meta, source: &str) -> serde_json::Result<Vec<u8>> {
+        crate::wire::typed_cloudevent_json(self, meta, source)
     }
 
     fn subject(&self) -> Option<String> {

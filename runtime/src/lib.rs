@@ -19,6 +19,7 @@ mod stats;
 mod subscriber;
 pub mod transport;
 mod wire;
+mod worker;
 
 pub use builder::BusBuilder;
 pub use bus::Bus;

@@ -40,6 +40,14 @@ impl Backoff {
             }
         }
     }
+
+    /// The longest delay this backoff can ask for.
+    pub(crate) fn longest(&self) -> Duration {
+        match *self {
+            Backoff::Fixed(delay) => delay,
+            Backoff::Exponential { max, .. } => max,
+        }
+    }
 }
 
 /// A cap on how many attempts per period a subscriber starts (`rate = "100/s"`).

@@ -10,7 +10,8 @@ use crate::event::Event;
 use crate::handler::Handler;
 use crate::options::{Backoff, Options, Rate};
 use crate::state::StateRequirement;
-use crate::transport::memory::{SubscriberQueue, worker};
+use crate::transport::AnyConsumer;
+use crate::worker::{self, Running};
 
 /// A handler with its delivery options, ready to be given to
 /// [`BusBuilder::subscribe`](crate::BusBuilder::subscribe).
@@ -184,7 +185,8 @@ pub(crate) trait ErasedHandler: Send + Sync + 'static {
     /// Starts one worker loop, monomorphised for the handler so the hot path never boxes.
     fn spawn_worker(
         self: Arc<Self>,
-        queue: Arc<SubscriberQueue>,
+        consumer: AnyConsumer,
+        running: Arc<Running>,
         bus: crate::Bus,
         worker: usize,
     ) -> tokio::task::JoinHandle<()>;
@@ -211,11 +213,12 @@ impl<H: Handler<Args>, Args: 'static> ErasedHandler for Typed<H, Args> {
 
     fn spawn_worker(
         self: Arc<Self>,
-        queue: Arc<SubscriberQueue>,
+        consumer: AnyConsumer,
+        running: Arc<Running>,
         bus: crate::Bus,
         worker: usize,
     ) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(worker::run(self, queue, bus, worker))
+        tokio::spawn(worker::run(self, consumer, running, bus, worker))
     }
 }
 

@@ -114,3 +114,59 @@ pub(crate) async fn a_subscriber_runs_at_most_concurrency_attempts_at_once(backe
     assert_eq!(peak.load(Ordering::SeqCst), 4);
     assert_eq!(bus.stats().subscriber("worker").unwrap().handled, 20);
 }
+
+/// Two bus instances running the same subscriber (one group) share its work: every event is
+/// handled once by one of them, and each of them handles some.
+pub(crate) async fn instances_of_one_group_share_its_work_without_duplicates(
+    backend: &dyn Backend,
+) {
+    const EVENTS: u32 = 40;
+    let handled: Log<(usize, u32)> = Log::default();
+    // Each instance's first attempt waits at the barrier until the other instance has started
+    // one too: it passes only if both take part.
+    let both_running = Arc::new(tokio::sync::Barrier::new(2));
+    let instance = |number: usize| {
+        let (handled, both_running) = (handled.clone(), both_running.clone());
+        let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        Subscriber::new("stock", move |ping: Arc<Ping>| {
+            let (handled, both_running, first) =
+                (handled.clone(), both_running.clone(), first.clone());
+            async move {
+                if first.swap(false, Ordering::SeqCst) {
+                    both_running.wait().await;
+                }
+                handled.push((number, ping.seq));
+            }
+        })
+        .group("stock")
+        .concurrency(1)
+    };
+    let one = backend.bus_with([instance(1)]).await;
+    let two = backend.bus_with([instance(2)]).await;
+
+    for seq in 0..EVENTS {
+        one.publish(Ping::new(&format!("k{seq}"), seq))
+            .await
+            .unwrap();
+    }
+    tokio::time::timeout(Duration::from_secs(30), async {
+        one.wait_idle().await;
+        two.wait_idle().await;
+    })
+    .await
+    .expect("both instances took part and the work drained");
+
+    let mut seqs: Vec<u32> = handled.items().iter().map(|(_, seq)| *seq).collect();
+    seqs.sort_unstable();
+    assert_eq!(
+        seqs,
+        (0..EVENTS).collect::<Vec<_>>(),
+        "each event handled exactly once"
+    );
+    let by = |number| handled.items().iter().filter(|(n, _)| *n == number).count() as u64;
+    assert!(by(1) > 0 && by(2) > 0, "both instances handled events");
+    assert_eq!(one.stats().subscriber("stock").unwrap().handled, by(1));
+    assert_eq!(two.stats().subscriber("stock").unwrap().handled, by(2));
+    one.shutdown().await.unwrap();
+    two.shutdown().await.unwrap();
+}

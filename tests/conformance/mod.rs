@@ -20,7 +20,9 @@ pub(crate) mod ordering;
 
 use tidings::{Bus, BusBuilder, Subscriber};
 
-/// Where the buses of one test meet: a memory namespace, a directory, a broker.
+/// Where the buses of one test meet: a memory namespace, a directory, a broker. Every bus a
+/// backend builds shares its transport with the others it built, as instances of one service
+/// would.
 pub(crate) trait Backend: Send + Sync {
     /// A builder for a new bus here, automatic registration off.
     fn builder(&self) -> BusBuilder;
@@ -46,6 +48,7 @@ macro_rules! conformance_suite {
             delivery::every_subscriber_receives_every_event_once,
             delivery::publishing_with_no_subscriber_succeeds,
             delivery::a_subscriber_runs_at_most_concurrency_attempts_at_once,
+            delivery::instances_of_one_group_share_its_work_without_duplicates,
             failures::a_failing_attempt_is_retried_until_it_succeeds,
             failures::retries_exhausted_dead_letters_after_retries_plus_one_attempts,
             failures::a_timed_out_attempt_is_a_failed_attempt,

@@ -9,21 +9,26 @@
 //! | Redis Streams | `redis://` | `redis` | planned |
 //! | PostgreSQL | `postgres://` | `postgres` | planned |
 
+mod any;
+mod contract;
 #[cfg(feature = "durable")]
 pub(crate) mod durable;
 #[cfg(not(feature = "durable"))]
 #[path = "durable_disabled.rs"]
 pub(crate) mod durable;
 pub(crate) mod memory;
-#[cfg(feature = "durable")]
-pub(crate) mod recovery;
+mod outgoing;
+
+pub(crate) use any::{AnyConsumer, AnyTransport};
+pub(crate) use contract::{Capabilities, Consumer, Outcome, Outgoing, Transport};
 
 use crate::error::Error;
 
 /// The transport a URL selects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Kind {
-    Memory,
+    /// `memory://` (private to one bus) or `memory://NAME` (shared by the buses that name it).
+    Memory { name: Option<String> },
     #[cfg(feature = "durable")]
     Durable {
         path: std::path::PathBuf,
@@ -37,7 +42,7 @@ const PLANNED: [&str; 4] = ["nats", "amqp", "redis", "postgres"];
 pub(crate) fn parse_url(url: &str) -> Result<Kind, Error> {
     let scheme = url.split_once("://").map(|(scheme, _)| scheme);
     match scheme {
-        Some("memory") => Ok(Kind::Memory),
+        Some("memory") => parse_memory(url),
         #[cfg(feature = "durable")]
         Some("file") => durable::parse(url).map(|(path, sync)| Kind::Durable { path, sync }),
         #[cfg(not(feature = "durable"))]
@@ -59,4 +64,25 @@ pub(crate) fn parse_url(url: &str) -> Result<Kind, Error> {
                 .to_owned(),
         }),
     }
+}
+
+fn parse_memory(url: &str) -> Result<Kind, Error> {
+    let name = url.strip_prefix("memory://").expect("a memory:// URL");
+    if name.is_empty() {
+        return Ok(Kind::Memory { name: None });
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        return Err(Error::UnsupportedUrl {
+            url: url.to_owned(),
+            hint: "a memory namespace is made of letters, digits, `_`, `-` and `.`: \
+                   `memory://` for a private bus, `memory://orders` for one buses share"
+                .to_owned(),
+        });
+    }
+    Ok(Kind::Memory {
+        name: Some(name.to_owned()),
+    })
 }

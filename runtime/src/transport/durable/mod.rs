@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::oneshot;
 
-pub(crate) use store::{Progress, StoredLetter};
+pub(crate) use store::{PendingDelivery, Progress, StoredLetter};
 use writer::Op;
 pub(crate) use writer::SyncMode;
 

@@ -1,10 +1,9 @@
-//! The memory transport's dead letters, kept with the original delivery for zero-copy replay.
+//! The in-process engine's dead letters, kept with the original delivery so that a replay hands
+//! the subscriber the same `Arc<E>` again.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::sync::Mutex;
 
-use super::queue::SubscriberQueue;
 use crate::dead_letter::{DeadLetter, DeadLetterId};
 use crate::delivery::Delivery;
 use crate::error::{Error, Result};
@@ -12,8 +11,6 @@ use crate::error::{Error, Result};
 pub(crate) struct Stored {
     pub(crate) letter: DeadLetter,
     pub(crate) delivery: Delivery,
-    /// `None` for a letter read back from disk whose subscriber this bus does not run.
-    pub(crate) queue: Option<Arc<SubscriberQueue>>,
 }
 
 #[derive(Default)]
@@ -23,44 +20,8 @@ pub(crate) struct DeadLetterStore {
 }
 
 impl DeadLetterStore {
-    pub(crate) fn insert(
-        &self,
-        queue: &Arc<SubscriberQueue>,
-        delivery: &Delivery,
-        error: String,
-        source: &str,
-    ) -> DeadLetter {
-        let now = SystemTime::now();
-        let letter = DeadLetter {
-            id: DeadLetterId::new(),
-            subscriber: queue.name.to_string(),
-            group: queue.group.to_string(),
-            event_name: queue.event_name.to_owned(),
-            error,
-            attempts: delivery.attempt,
-            first_failed_at: delivery.first_failed_at.unwrap_or(now),
-            last_failed_at: now,
-            envelope: delivery.envelope(queue.event_name, source),
-        };
-        self.restore(letter.clone(), delivery.clone(), Some(Arc::clone(queue)));
-        letter
-    }
-
-    /// Keeps a letter made earlier (read back from disk).
-    pub(crate) fn restore(
-        &self,
-        letter: DeadLetter,
-        delivery: Delivery,
-        queue: Option<Arc<SubscriberQueue>>,
-    ) {
-        self.lock().insert(
-            letter.id,
-            Stored {
-                letter,
-                delivery,
-                queue,
-            },
-        );
+    pub(crate) fn keep(&self, letter: DeadLetter, delivery: Delivery) {
+        self.lock().insert(letter.id, Stored { letter, delivery });
     }
 
     pub(crate) fn list(&self) -> Vec<DeadLetter> {

@@ -1,100 +1,81 @@
 //! The in-process engine: a bounded queue per subscriber, deliveries share the publisher's
 //! `Arc<E>`, nothing is serialized on the way. It is the memory transport, and with a journal
 //! (see `transport::durable`) the durable one.
+//!
+//! Bus instances that open the same `memory://NAME` or `file://PATH` in one process share one
+//! engine (see `registry`): a subscriber run by several of them has one queue, whose work their
+//! workers share.
 
+mod consumer;
 mod dead_letters;
-pub(crate) mod idle;
+mod idle;
 mod queue;
-mod rate;
-pub(crate) mod worker;
+#[cfg(feature = "durable")]
+mod recovery;
+mod registry;
+mod routes;
+mod transport;
 
-use std::any::TypeId;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-pub(crate) use dead_letters::DeadLetterStore;
+use arc_swap::ArcSwap;
+
+pub(crate) use consumer::LocalConsumer;
 pub(crate) use queue::SubscriberQueue;
+pub(crate) use registry::open;
+pub(crate) use transport::LocalTransport;
 
-use crate::event::Event;
-use crate::subscriber::Subscriber;
+use dead_letters::DeadLetterStore;
+use idle::IdleTracker;
+use routes::Routes;
+
 use crate::transport::durable::Journal;
 
 pub(crate) struct LocalEngine {
-    /// Every subscriber's queue, in start-up order.
-    pub(crate) queues: Vec<(Subscriber, Arc<SubscriberQueue>)>,
-    /// Event name → the queues of its subscribers.
-    by_name: HashMap<&'static str, Vec<Arc<SubscriberQueue>>>,
-    /// The same, by the Rust type of each subscriber's event: a typed publish finds its queues
-    /// without hashing the name.
-    by_type: HashMap<TypeId, Vec<Arc<SubscriberQueue>>, BuildHasherDefault<TypeIdHasher>>,
-    pub(crate) dead_letters: DeadLetterStore,
+    /// Event → the queues of its subscribers, read by every publish, replaced when a
+    /// subscriber's queue opens or closes.
+    routes: ArcSwap<Routes>,
+    /// Every open queue, in the order subscribers started; its lock serialises route changes.
+    queues: Mutex<Vec<Arc<SubscriberQueue>>>,
+    dead_letters: DeadLetterStore,
     /// The durable transport's journal (`file://`); `None` in memory.
-    pub(crate) journal: Option<Journal>,
+    journal: Option<Journal>,
+    idle: Arc<IdleTracker>,
+    capacity: usize,
+    /// What a reopened journal still owes, by subscriber: handed over when that subscriber's
+    /// queue opens.
+    #[cfg(feature = "durable")]
+    owed: Mutex<std::collections::HashMap<String, Vec<super::durable::PendingDelivery>>>,
+    /// How the registry knows this engine, if it is shared (`memory://NAME`, `file://`).
+    registry_key: Option<String>,
+    /// Bus instances using the engine; changed under the registry's lock.
+    buses: Mutex<usize>,
 }
 
 impl LocalEngine {
-    pub(crate) fn new(
-        queues: Vec<(Subscriber, Arc<SubscriberQueue>)>,
-        journal: Option<Journal>,
-    ) -> Self {
-        let mut by_name: HashMap<&'static str, Vec<Arc<SubscriberQueue>>> = HashMap::new();
-        for (_, queue) in &queues {
-            by_name
-                .entry(queue.event_name)
-                .or_default()
-                .push(Arc::clone(queue));
-        }
-        let by_type = queues
-            .iter()
-            .map(|(subscriber, queue)| {
-                (
-                    subscriber.handler.event_type(),
-                    by_name[queue.event_name].clone(),
-                )
-            })
-            .collect();
+    fn new(journal: Option<Journal>, capacity: usize, registry_key: Option<String>) -> Self {
         LocalEngine {
-            queues,
-            by_name,
-            by_type,
+            routes: ArcSwap::default(),
+            queues: Mutex::new(Vec::new()),
             dead_letters: DeadLetterStore::default(),
             journal,
+            idle: Arc::new(IdleTracker::default()),
+            capacity,
+            #[cfg(feature = "durable")]
+            owed: Mutex::default(),
+            registry_key,
+            buses: Mutex::new(1),
         }
     }
 
-    /// The queues subscribed to `event_name`.
-    pub(crate) fn route(&self, event_name: &str) -> &[Arc<SubscriberQueue>] {
-        self.by_name.get(event_name).map_or(&[], Vec::as_slice)
+    fn queues(&self) -> std::sync::MutexGuard<'_, Vec<Arc<SubscriberQueue>>> {
+        self.queues.lock().expect("queues lock")
     }
 
-    /// The queues subscribed to events of type `E` (or of any type with its name).
-    pub(crate) fn route_typed<E: Event>(&self) -> &[Arc<SubscriberQueue>] {
-        match self.by_type.get(&TypeId::of::<E>()) {
-            Some(queues) => queues,
-            None => self.route(E::NAME),
-        }
-    }
-}
-
-/// `TypeId`s are hashes already; use their bits as they are.
-#[derive(Default)]
-pub(crate) struct TypeIdHasher(u64);
-
-impl Hasher for TypeIdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = self.0.rotate_left(5) ^ u64::from_ne_bytes(word);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = self.0.rotate_left(5) ^ n;
+    fn queue_named(&self, name: &str) -> Option<Arc<SubscriberQueue>> {
+        self.queues()
+            .iter()
+            .find(|queue| &*queue.name == name)
+            .cloned()
     }
 }

@@ -6,18 +6,14 @@
 //! futures, so nothing here allocates per event.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
 use tokio::sync::Notify;
 
 use super::idle::IdleTracker;
-use super::rate::RateLimiter;
 use crate::delivery::Delivery;
-use crate::options::Options;
-use crate::stats::{Latency, SubscriberStats};
 
 /// The most deliveries a worker pulls at once: enough to amortise the lock, few enough that
 /// other workers of the subscriber still get a share.
@@ -29,11 +25,13 @@ pub(crate) struct Closed;
 
 pub(crate) struct SubscriberQueue {
     pub(crate) name: Arc<str>,
-    pub(crate) group: Arc<str>,
     pub(crate) event_name: &'static str,
-    pub(crate) options: Options,
-    pub(crate) limiter: Option<RateLimiter>,
+    /// The Rust type of the subscriber's event.
+    pub(crate) event_type: std::any::TypeId,
+    ordered: bool,
     capacity: usize,
+    /// Workers taking from this queue, over every bus instance that runs the subscriber.
+    workers: AtomicUsize,
     /// Accepted and neither handled nor dead-lettered: ready, in flight, parked behind their key
     /// or waiting to retry. Never above `capacity`: this bounds memory under any burst.
     unfinished: AtomicUsize,
@@ -44,7 +42,6 @@ pub(crate) struct SubscriberQueue {
     /// Wakes a publisher: room was made, or the queue closed.
     room: Notify,
     idle: Arc<IdleTracker>,
-    pub(crate) workers: Vec<WorkerStats>,
 }
 
 #[derive(Default)]
@@ -88,89 +85,42 @@ impl State {
     }
 }
 
-/// One worker's counters: written by that worker alone, so updates need no atomic read-modify-
-/// write; `stats()` sums them.
-pub(crate) struct WorkerStats {
-    handled: AtomicU64,
-    retried: AtomicU64,
-    dead_lettered: AtomicU64,
-    busy: AtomicBool,
-    /// Publish → handled, in microseconds.
-    latency: Mutex<Histogram<u64>>,
-}
-
-fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("valid histogram bounds")
-}
-
-fn bump(counter: &AtomicU64) {
-    counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-}
-
-impl WorkerStats {
-    fn new() -> Self {
-        WorkerStats {
-            handled: AtomicU64::new(0),
-            retried: AtomicU64::new(0),
-            dead_lettered: AtomicU64::new(0),
-            busy: AtomicBool::new(false),
-            latency: Mutex::new(histogram()),
-        }
-    }
-
-    pub(crate) fn set_busy(&self, busy: bool) {
-        self.busy.store(busy, Ordering::Relaxed);
-    }
-
-    pub(crate) fn handled(&self, latency: Duration) {
-        let micros = u64::try_from(latency.as_micros())
-            .unwrap_or(u64::MAX)
-            .max(1);
-        self.latency
-            .lock()
-            .expect("latency lock")
-            .saturating_record(micros);
-        bump(&self.handled);
-    }
-
-    pub(crate) fn retried(&self) {
-        bump(&self.retried);
-    }
-
-    pub(crate) fn dead_lettered(&self) {
-        bump(&self.dead_lettered);
-    }
-}
-
 impl SubscriberQueue {
     pub(crate) fn new(
         name: Arc<str>,
-        group: Arc<str>,
         event_name: &'static str,
-        options: Options,
+        event_type: std::any::TypeId,
+        ordered: bool,
         capacity: usize,
         idle: Arc<IdleTracker>,
     ) -> Self {
         SubscriberQueue {
             name,
-            group,
             event_name,
-            limiter: options.rate.map(RateLimiter::new),
+            event_type,
+            ordered,
             capacity,
+            workers: AtomicUsize::new(0),
             unfinished: AtomicUsize::new(0),
             publishers_waiting: AtomicUsize::new(0),
             state: Mutex::new(State {
-                lanes: options.ordered.then(HashMap::new),
+                lanes: ordered.then(HashMap::new),
                 ..State::default()
             }),
             ready: Notify::new(),
             room: Notify::new(),
             idle,
-            workers: (0..options.concurrency)
-                .map(|_| WorkerStats::new())
-                .collect(),
-            options,
         }
+    }
+
+    /// A bus instance starts `n` workers on this queue.
+    pub(crate) fn attach(&self, n: usize) {
+        self.workers.fetch_add(n, Ordering::SeqCst);
+    }
+
+    /// A bus instance stopped its `n` workers; returns how many are left.
+    pub(crate) fn detach(&self, n: usize) -> usize {
+        self.workers.fetch_sub(n, Ordering::SeqCst) - n
     }
 
     /// Accepts a delivery, waiting while the queue is full (backpressure).
@@ -257,7 +207,7 @@ impl SubscriberQueue {
                 let share = state
                     .ready
                     .len()
-                    .div_ceil(self.workers.len())
+                    .div_ceil(self.workers.load(Ordering::Relaxed).max(1))
                     .min(MAX_BATCH);
                 if share > 0 {
                     batch.extend(state.ready.drain(..share));
@@ -305,7 +255,7 @@ impl SubscriberQueue {
 
     /// The delivery is handled or dead-lettered: release its key and its capacity.
     pub(crate) fn finish(&self, key_hash: Option<u64>) {
-        if key_hash.is_some() && self.options.ordered {
+        if key_hash.is_some() && self.ordered {
             let mut state = self.lock();
             if let Some(next) = state.release_lane(key_hash) {
                 self.push(state, next);
@@ -326,42 +276,5 @@ impl SubscriberQueue {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().expect("queue lock")
-    }
-
-    pub(crate) fn stats(&self) -> SubscriberStats {
-        let sum = |counter: fn(&WorkerStats) -> &AtomicU64| -> u64 {
-            self.workers
-                .iter()
-                .map(|w| counter(w).load(Ordering::Relaxed))
-                .sum()
-        };
-        let in_flight = self
-            .workers
-            .iter()
-            .filter(|w| w.busy.load(Ordering::Relaxed))
-            .count();
-        let mut merged = histogram();
-        for worker in &self.workers {
-            merged
-                .add(&*worker.latency.lock().expect("latency lock"))
-                .expect("same bounds");
-        }
-        let at = |q| Duration::from_micros(merged.value_at_quantile(q));
-        let latency = (!merged.is_empty()).then(|| Latency {
-            p50: at(0.5),
-            p99: at(0.99),
-            max: Duration::from_micros(merged.max()),
-        });
-        SubscriberStats {
-            name: self.name.to_string(),
-            group: self.group.to_string(),
-            event: self.event_name,
-            handled: sum(|w| &w.handled),
-            retried: sum(|w| &w.retried),
-            dead_lettered: sum(|w| &w.dead_lettered),
-            in_flight,
-            queued: self.unfinished().saturating_sub(in_flight),
-            latency,
-        }
     }
 }

@@ -1,4 +1,8 @@
-//! A worker loop: take a delivery, run one attempt, then handle, retry or dead-letter it.
+//! The worker loop, the same on every transport: take a delivery, run one attempt, then settle
+//! it as handled, to retry, or dead-lettered.
+
+mod rate;
+mod running;
 
 use std::any::Any;
 use std::collections::VecDeque;
@@ -12,14 +16,16 @@ use std::time::{Duration, SystemTime};
 use futures_util::FutureExt;
 use tracing::Instrument;
 
-use super::queue::{SubscriberQueue, WorkerStats};
+pub(crate) use running::Running;
+
 use crate::bus::Bus;
 use crate::context::Context;
+use crate::dead_letter::DeadLetter;
 use crate::delivery::Delivery;
 use crate::event::Event;
 use crate::handler::Handler;
 use crate::subscriber::Typed;
-use crate::transport::durable::StoredLetter;
+use crate::transport::{Consumer, Outcome};
 
 /// Why an attempt failed.
 pub(crate) struct Failure {
@@ -28,21 +34,22 @@ pub(crate) struct Failure {
 }
 
 /// Worker number `worker` of a subscriber: runs until the bus aborts it at shutdown.
-pub(crate) async fn run<H: Handler<Args>, Args: 'static>(
+pub(crate) async fn run<H: Handler<Args>, Args: 'static, C: Consumer>(
     typed: Arc<Typed<H, Args>>,
-    queue: Arc<SubscriberQueue>,
+    consumer: C,
+    running: Arc<Running>,
     bus: Bus,
     worker: usize,
 ) {
-    let stats = &queue.workers[worker];
+    let stats = &running.workers[worker];
     // One context per worker, pointed at each delivery: no reference counts touched per event.
     let mut context: Option<Context> = None;
     // Reused across batches, so that after warming up the loop allocates nothing.
     let mut batch = VecDeque::new();
     loop {
-        queue.take(&mut batch).await;
-        while let Some(delivery) = batch.pop_front() {
-            if let Some(limiter) = &queue.limiter {
+        consumer.fetch(&mut batch).await;
+        while let Some(mut delivery) = batch.pop_front() {
+            if let Some(limiter) = &running.limiter {
                 limiter.acquire().await;
             }
             let ctx = match &mut context {
@@ -52,92 +59,52 @@ pub(crate) async fn run<H: Handler<Args>, Args: 'static>(
                 }
                 None => context.insert(Context::new(
                     bus.clone(),
-                    Arc::clone(&queue.name),
+                    Arc::clone(&running.name),
                     delivery.meta.clone(),
                     delivery.attempt,
                 )),
             };
             stats.set_busy(true);
-            let outcome = attempt(typed.handler(), &queue, ctx, &delivery).await;
+            let result = attempt(typed.handler(), &running, ctx, &delivery).await;
             stats.set_busy(false);
-            match outcome {
-                Ok(()) => handled(&bus, &queue, stats, &delivery),
-                Err(failure) if failure.permanent || delivery.attempt > queue.options.retries => {
-                    dead_letter::<H::Event>(&bus, &queue, stats, &delivery, failure);
+            let outcome = match result {
+                Ok(()) => {
+                    let latency = SystemTime::now().duration_since(delivery.meta.time);
+                    stats.handled(latency.unwrap_or_default());
+                    Outcome::Handled
                 }
-                Err(failure) => retry::<H::Event>(&bus, &queue, stats, delivery, failure),
-            }
+                Err(failure) if failure.permanent || delivery.attempt > running.options.retries => {
+                    tracing::warn!(
+                        subscriber = &*running.name, event = H::Event::NAME,
+                        id = %delivery.meta.id, attempt = delivery.attempt,
+                        error = %failure.message, "dead-lettered"
+                    );
+                    stats.dead_lettered();
+                    let letter = DeadLetter::of(&delivery, &running, failure.message, bus.source());
+                    Outcome::DeadLettered(Box::new(letter))
+                }
+                Err(failure) => {
+                    let delay = running.options.backoff.delay(delivery.attempt);
+                    tracing::debug!(
+                        subscriber = &*running.name, event = H::Event::NAME,
+                        id = %delivery.meta.id, attempt = delivery.attempt,
+                        error = %failure.message, ?delay, "attempt failed; will retry"
+                    );
+                    stats.retried();
+                    delivery.first_failed_at.get_or_insert_with(SystemTime::now);
+                    Outcome::Retry { delay }
+                }
+            };
+            consumer.settle(delivery, outcome).await;
         }
     }
-}
-
-fn handled(bus: &Bus, queue: &SubscriberQueue, stats: &WorkerStats, delivery: &Delivery) {
-    let latency = SystemTime::now().duration_since(delivery.meta.time);
-    stats.handled(latency.unwrap_or_default());
-    if let Some(journal) = bus.journal() {
-        journal.acked(&queue.name, delivery.seq);
-    }
-    // Released at once: a handler that publishes into a full queue must never wait on
-    // capacity its own worker is sitting on.
-    queue.finish(delivery.meta.key_hash);
-}
-
-fn dead_letter<E: Event>(
-    bus: &Bus,
-    queue: &Arc<SubscriberQueue>,
-    stats: &WorkerStats,
-    delivery: &Delivery,
-    failure: Failure,
-) {
-    tracing::warn!(
-        subscriber = &*queue.name, event = E::NAME, id = %delivery.meta.id,
-        attempt = delivery.attempt, error = %failure.message, "dead-lettered"
-    );
-    stats.dead_lettered();
-    let letter = bus
-        .engine()
-        .dead_letters
-        .insert(queue, delivery, failure.message, bus.source());
-    if let Some(journal) = bus.journal() {
-        let id = letter.id.to_bytes();
-        journal.dead_lettered(&queue.name, delivery.seq, id, StoredLetter::from(&letter));
-    }
-    queue.finish(delivery.meta.key_hash);
-}
-
-fn retry<E: Event>(
-    bus: &Bus,
-    queue: &Arc<SubscriberQueue>,
-    stats: &WorkerStats,
-    mut delivery: Delivery,
-    failure: Failure,
-) {
-    let delay = queue.options.backoff.delay(delivery.attempt);
-    tracing::debug!(
-        subscriber = &*queue.name, event = E::NAME, id = %delivery.meta.id,
-        attempt = delivery.attempt, error = %failure.message, ?delay, "attempt failed; will retry"
-    );
-    stats.retried();
-    let first_failed = *delivery.first_failed_at.get_or_insert_with(SystemTime::now);
-    if let Some(journal) = bus.journal() {
-        let run_at = SystemTime::now() + delay;
-        journal.retrying(
-            &queue.name,
-            delivery.seq,
-            delivery.attempt,
-            run_at,
-            first_failed,
-        );
-    }
-    delivery.attempt += 1;
-    queue.retry_after(delivery, delay);
 }
 
 /// One attempt: decode, call the handler under the timeout, and turn errors, timeouts and
 /// panics alike into a [`Failure`].
 async fn attempt<H: Handler<Args>, Args>(
     handler: &H,
-    queue: &SubscriberQueue,
+    running: &Running,
     ctx: &Context,
     delivery: &Delivery,
 ) -> Result<(), Failure> {
@@ -152,10 +119,10 @@ async fn attempt<H: Handler<Args>, Args>(
         "tidings.handle",
         event = <H::Event as Event>::NAME,
         id = %delivery.meta.id,
-        subscriber = &*queue.name,
+        subscriber = &*running.name,
         attempt = delivery.attempt,
     );
-    let timeout = queue.options.timeout;
+    let timeout = running.options.timeout;
     let call = async {
         // The synchronous part of a call (argument extraction) can panic too.
         let future = std::panic::catch_unwind(AssertUnwindSafe(|| handler.call(event, ctx)))?;

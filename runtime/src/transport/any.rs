@@ -1,0 +1,92 @@
+//! The transports compiled into this build, as one type the bus holds. Each method forwards to
+//! the transport in use: static dispatch, so nothing is boxed on the way.
+
+use std::collections::VecDeque;
+
+use super::memory::{LocalConsumer, LocalTransport};
+use super::{Capabilities, Consumer, Outcome, Outgoing, Transport};
+use crate::dead_letter::{DeadLetter, DeadLetterId};
+use crate::delivery::Delivery;
+use crate::error::Result;
+use crate::subscriber::Subscriber;
+
+pub(crate) enum AnyTransport {
+    /// `memory://` and `file://`.
+    Local(LocalTransport),
+}
+
+#[derive(Clone)]
+pub(crate) enum AnyConsumer {
+    Local(LocalConsumer),
+}
+
+/// Runs `$call` on whichever transport (or consumer) `$self` holds.
+macro_rules! forward {
+    ($self:expr, $inner:ident => $call:expr) => {
+        match $self {
+            Self::Local($inner) => $call,
+        }
+    };
+}
+
+impl Transport for AnyTransport {
+    type Consumer = AnyConsumer;
+
+    fn capabilities(&self) -> Capabilities {
+        forward!(self, t => t.capabilities())
+    }
+
+    async fn subscribe(&self, subscriber: &Subscriber, workers: usize) -> Result<AnyConsumer> {
+        forward!(self, t => t.subscribe(subscriber, workers).await.map(AnyConsumer::Local))
+    }
+
+    async fn publish(&self, outgoing: Outgoing<'_>) -> Result<()> {
+        forward!(self, t => t.publish(outgoing).await)
+    }
+
+    async fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
+        forward!(self, t => t.dead_letters().await)
+    }
+
+    async fn dead_letter(&self, id: &DeadLetterId) -> Result<Option<DeadLetter>> {
+        forward!(self, t => t.dead_letter(id).await)
+    }
+
+    async fn replay(&self, id: &DeadLetterId) -> Result<()> {
+        forward!(self, t => t.replay(id).await)
+    }
+
+    async fn discard(&self, id: &DeadLetterId) -> Result<()> {
+        forward!(self, t => t.discard(id).await)
+    }
+
+    async fn wait_idle(&self) {
+        forward!(self, t => t.wait_idle().await)
+    }
+
+    async fn close(&self, consumers: &[AnyConsumer]) -> Result<usize> {
+        forward!(self, t => {
+            let mine: Vec<_> = consumers
+                .iter()
+                .map(|consumer| match consumer {
+                    AnyConsumer::Local(consumer) => consumer.clone(),
+                })
+                .collect();
+            t.close(&mine).await
+        })
+    }
+}
+
+impl Consumer for AnyConsumer {
+    async fn fetch(&self, batch: &mut VecDeque<Delivery>) {
+        forward!(self, c => c.fetch(batch).await)
+    }
+
+    async fn settle(&self, delivery: Delivery, outcome: Outcome) {
+        forward!(self, c => c.settle(delivery, outcome).await)
+    }
+
+    fn unfinished(&self) -> usize {
+        forward!(self, c => c.unfinished())
+    }
+}

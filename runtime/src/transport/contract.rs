@@ -1,0 +1,111 @@
+//! The contract every transport implements: memory, durable and each broker.
+//!
+//! A transport stores what is published until every subscriber of it has finished with it,
+//! hands deliveries to the bus's workers, and keeps the dead letters. The bus does the rest the
+//! same way everywhere: decoding, running handlers under timeouts, catching panics, choosing
+//! between handled, retry and dead letter, counters and spans. So a transport decides *where*
+//! events wait, never *what happens* to them.
+//!
+//! Methods are `async` in the trait and dispatched through an enum of the transports compiled
+//! in ([`super::AnyTransport`]), not through `dyn`: the memory transport's publish and fetch
+//! then box nothing, which keeps it at one allocation per event.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::time::Duration;
+
+use crate::dead_letter::{DeadLetter, DeadLetterId};
+use crate::delivery::{Delivery, Meta, Payload};
+use crate::error::Result;
+use crate::subscriber::Subscriber;
+
+/// What a transport can honour. `build()` refuses a subscriber whose options fall outside it,
+/// naming the option, rather than running it with weaker guarantees than it asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Capabilities {
+    /// The transport's name in messages: `memory://`, `file://`, `nats://`.
+    pub(crate) scheme: &'static str,
+    /// Events of one key handled strictly in order, a failing key parking only itself.
+    pub(crate) ordered: bool,
+    /// The most retries a subscriber may ask for (a broker's delivery limit), if bounded.
+    pub(crate) max_retries: Option<u32>,
+    /// The longest retry delay the transport can schedule, if bounded.
+    pub(crate) max_backoff: Option<Duration>,
+    /// Bus instances in other processes can share a group's work.
+    pub(crate) across_processes: bool,
+}
+
+/// One event on its way into the transport, for every subscriber of it.
+pub(crate) struct Outgoing<'a> {
+    pub(crate) event_name: &'a str,
+    /// The Rust type of a typed publish, which in-process transports route by.
+    pub(crate) event_type: Option<std::any::TypeId>,
+    pub(crate) meta: Meta,
+    pub(crate) payload: Payload,
+    /// The CloudEvents `source` of events published on this bus.
+    pub(crate) source: &'a str,
+}
+
+/// What became of one delivery.
+pub(crate) enum Outcome {
+    Handled,
+    /// Failed: deliver again after `delay`, as attempt `delivery.attempt + 1`.
+    Retry {
+        delay: Duration,
+    },
+    /// Failed for good: keep it as this dead letter.
+    DeadLettered(Box<DeadLetter>),
+}
+
+pub(crate) trait Transport: Send + Sync + 'static {
+    type Consumer: Consumer;
+
+    fn capabilities(&self) -> Capabilities;
+
+    /// Declares `subscriber`'s queue, or joins it if another bus instance (here or in another
+    /// process, where the transport allows) runs the same subscriber, and returns what its
+    /// `workers` pull deliveries from.
+    fn subscribe(
+        &self,
+        subscriber: &Subscriber,
+        workers: usize,
+    ) -> impl Future<Output = Result<Self::Consumer>> + Send;
+
+    /// Stores an event for every subscriber of it; resolves once it is stored as durably as
+    /// the transport stores anything ("accepted"). Waits while a subscriber is full.
+    fn publish(&self, outgoing: Outgoing<'_>) -> impl Future<Output = Result<()>> + Send;
+
+    /// Every dead letter, oldest first.
+    fn dead_letters(&self) -> impl Future<Output = Result<Vec<DeadLetter>>> + Send;
+
+    fn dead_letter(
+        &self,
+        id: &DeadLetterId,
+    ) -> impl Future<Output = Result<Option<DeadLetter>>> + Send;
+
+    /// Delivers a dead letter's event again, from attempt 1, to its subscriber only, and
+    /// removes the dead letter.
+    fn replay(&self, id: &DeadLetterId) -> impl Future<Output = Result<()>> + Send;
+
+    fn discard(&self, id: &DeadLetterId) -> impl Future<Output = Result<()>> + Send;
+
+    /// Returns once nothing is queued, in flight or waiting to retry.
+    fn wait_idle(&self) -> impl Future<Output = ()> + Send;
+
+    /// The bus is stopping and its workers have stopped: detach its consumers, and close the
+    /// transport if no other bus uses it. Returns how many deliveries were left unfinished.
+    fn close(&self, consumers: &[Self::Consumer]) -> impl Future<Output = Result<usize>> + Send;
+}
+
+/// Where one subscriber's workers take deliveries from, and report back to.
+pub(crate) trait Consumer: Clone + Send + Sync + 'static {
+    /// Moves one or more ready deliveries into `batch`, waiting for at least one.
+    fn fetch(&self, batch: &mut VecDeque<Delivery>) -> impl Future<Output = ()> + Send;
+
+    /// Settles a delivery; it leaves the subscriber's queue unless it is to be retried.
+    fn settle(&self, delivery: Delivery, outcome: Outcome) -> impl Future<Output = ()> + Send;
+
+    /// Deliveries accepted and not yet finished (queued, in flight, or waiting to retry), as
+    /// far as this process knows.
+    fn unfinished(&self) -> usize;
+}

@@ -1,0 +1,168 @@
+//! The in-process engine as a [`Transport`]: `memory://` and, with a journal, `file://`.
+
+use std::sync::Arc;
+
+use super::routes::Routes;
+use super::{LocalConsumer, LocalEngine, SubscriberQueue, registry};
+use crate::dead_letter::{DeadLetter, DeadLetterId};
+use crate::delivery::Delivery;
+use crate::error::{Error, Result};
+use crate::subscriber::Subscriber;
+use crate::transport::{Capabilities, Outgoing, Transport};
+
+pub(crate) struct LocalTransport(pub(crate) Arc<LocalEngine>);
+
+impl Transport for LocalTransport {
+    type Consumer = LocalConsumer;
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            scheme: if self.0.journal.is_some() {
+                "file://"
+            } else {
+                "memory://"
+            },
+            ordered: true,
+            max_retries: None,
+            max_backoff: None,
+            across_processes: false,
+        }
+    }
+
+    async fn subscribe(&self, subscriber: &Subscriber, workers: usize) -> Result<LocalConsumer> {
+        let engine = &self.0;
+        let mut queues = engine.queues();
+        let queue = match queues.iter().find(|queue| queue.name == subscriber.name) {
+            Some(queue) if queue.event_name != subscriber.event_name() => {
+                return Err(Error::Build(vec![format!(
+                    "subscriber `{}` already runs on this transport for event `{}`, not `{}`; \
+                     instances of one subscriber must handle the same event",
+                    subscriber.name(),
+                    queue.event_name,
+                    subscriber.event_name()
+                )]));
+            }
+            Some(queue) => Arc::clone(queue),
+            None => {
+                let queue = Arc::new(SubscriberQueue::new(
+                    Arc::clone(&subscriber.name),
+                    subscriber.event_name(),
+                    subscriber.handler.event_type(),
+                    subscriber.options.ordered,
+                    engine.capacity,
+                    Arc::clone(&engine.idle),
+                ));
+                queues.push(Arc::clone(&queue));
+                engine.routes.store(Arc::new(Routes::new(&queues)));
+                #[cfg(feature = "durable")]
+                engine.hand_over_owed(&queue);
+                queue
+            }
+        };
+        queue.attach(workers);
+        Ok(LocalConsumer {
+            queue,
+            engine: Arc::clone(engine),
+            workers,
+        })
+    }
+
+    async fn publish(&self, outgoing: Outgoing<'_>) -> Result<()> {
+        let routes = self.0.routes.load_full();
+        let queues = routes.to(outgoing.event_name, outgoing.event_type);
+        if queues.is_empty() {
+            tracing::trace!(event = outgoing.event_name, id = %outgoing.meta.id, "published with no subscriber");
+            return Ok(());
+        }
+        let seq = match &self.0.journal {
+            Some(journal) => {
+                let names = queues.iter().map(|queue| Arc::clone(&queue.name)).collect();
+                journal
+                    .append(outgoing.to_cloudevent_json()?, names)
+                    .await?
+            }
+            None => 0,
+        };
+        for queue in queues {
+            let delivery = Delivery {
+                meta: outgoing.meta.clone(),
+                payload: outgoing.payload.clone(),
+                attempt: 1,
+                first_failed_at: None,
+                seq,
+            };
+            queue.enqueue(delivery).await.map_err(|_| Error::ShutDown)?;
+        }
+        Ok(())
+    }
+
+    async fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
+        Ok(self.0.dead_letters.list())
+    }
+
+    async fn dead_letter(&self, id: &DeadLetterId) -> Result<Option<DeadLetter>> {
+        Ok(self.0.dead_letters.get(id))
+    }
+
+    async fn replay(&self, id: &DeadLetterId) -> Result<()> {
+        let engine = &self.0;
+        let stored = engine.dead_letters.take(id)?;
+        let Some(queue) = engine.queue_named(&stored.letter.subscriber) else {
+            let subscriber = stored.letter.subscriber.clone();
+            engine.dead_letters.keep(stored.letter, stored.delivery);
+            return Err(Error::SubscriberNotRunning {
+                id: *id,
+                subscriber,
+            });
+        };
+        let mut delivery = Delivery {
+            attempt: 1,
+            first_failed_at: None,
+            ..stored.delivery
+        };
+        if let Some(journal) = &engine.journal {
+            let record = stored.letter.envelope.to_cloudevent_json();
+            let names = vec![Arc::clone(&queue.name)];
+            delivery.seq = journal
+                .append_reviving(record, names, Some(id.to_bytes()))
+                .await?;
+        }
+        queue.enqueue(delivery).await.map_err(|_| Error::ShutDown)
+    }
+
+    async fn discard(&self, id: &DeadLetterId) -> Result<()> {
+        self.0.dead_letters.take(id)?;
+        if let Some(journal) = &self.0.journal {
+            journal.discarded(id.to_bytes());
+        }
+        Ok(())
+    }
+
+    async fn wait_idle(&self) {
+        self.0.idle.wait().await;
+    }
+
+    async fn close(&self, consumers: &[LocalConsumer]) -> Result<usize> {
+        let engine = &self.0;
+        let mut unfinished = 0;
+        {
+            let mut queues = engine.queues();
+            for consumer in consumers {
+                if consumer.queue.detach(consumer.workers) == 0 {
+                    // No bus runs this subscriber any more: publishers waiting for room get
+                    // `ShutDown`, and later events no longer route to it.
+                    consumer.queue.close();
+                    unfinished += consumer.queue.unfinished();
+                    queues.retain(|queue| !Arc::ptr_eq(queue, &consumer.queue));
+                }
+            }
+            engine.routes.store(Arc::new(Routes::new(&queues)));
+        }
+        if registry::release(engine)
+            && let Some(journal) = &engine.journal
+        {
+            journal.close().await?;
+        }
+        Ok(unfinished)
+    }
+}
