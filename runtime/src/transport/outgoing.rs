@@ -1,10 +1,36 @@
 //! An outgoing event in the forms transports store it in.
 
 use super::Outgoing;
+use crate::dead_letter::Envelope;
 use crate::delivery::Payload;
 use crate::error::{Error, Result};
 
 impl Outgoing<'_> {
+    /// The event as an envelope, its payload JSON: what a broker carries in binary mode.
+    #[cfg_attr(not(any(feature = "nats", feature = "amqp")), allow(dead_code))]
+    pub(crate) fn to_envelope(&self) -> Result<Envelope> {
+        let (data, subject) = match &self.payload {
+            Payload::Shared(event) => {
+                let data = event.to_json().map_err(|source| Error::Serialize {
+                    event: event.name(),
+                    source,
+                })?;
+                (data, event.subject())
+            }
+            Payload::Json(data) => (data.to_vec(), self.subject()),
+        };
+        Ok(self
+            .meta
+            .envelope(self.event_name, data, subject, self.source))
+    }
+
+    fn subject(&self) -> Option<String> {
+        self.meta
+            .extras
+            .as_ref()
+            .and_then(|extras| extras.subject.clone())
+    }
+
     /// The event as a structured CloudEvents JSON document; a typed event is written in one
     /// pass, straight from the value.
     pub(crate) fn to_cloudevent_json(&self) -> Result<Vec<u8>> {
@@ -17,17 +43,7 @@ impl Outgoing<'_> {
                         source,
                     })
             }
-            Payload::Json(data) => {
-                let subject = self
-                    .meta
-                    .extras
-                    .as_ref()
-                    .and_then(|extras| extras.subject.clone());
-                let envelope =
-                    self.meta
-                        .envelope(self.event_name, data.to_vec(), subject, self.source);
-                Ok(envelope.to_cloudevent_json())
-            }
+            Payload::Json(_) => Ok(self.to_envelope()?.to_cloudevent_json()),
         }
     }
 }

@@ -10,6 +10,12 @@
 //! A payload that is not JSON travels as `data_base64`, so nothing is lost on the way to a dead
 //! letter. `version`, `correlationid`, `causationid` and `traceparent` are extension attributes;
 //! `headers` carries the event's extra headers.
+//!
+//! Brokers with message headers carry the same attributes in binary mode instead (see
+//! [`binary`]): one header per attribute, the payload as the message body.
+
+#[cfg_attr(not(any(feature = "nats", feature = "amqp")), allow(dead_code))]
+pub(crate) mod binary;
 
 use std::collections::BTreeMap;
 
