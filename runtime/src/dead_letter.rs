@@ -30,6 +30,12 @@ impl DeadLetterId {
         self.0.into_bytes()
     }
 
+    /// The id of a dead letter the broker made, which has none of its own: its event's id.
+    #[cfg(feature = "amqp")]
+    pub(crate) fn from_uuid(uuid: Uuid) -> Self {
+        DeadLetterId(uuid)
+    }
+
     #[cfg(feature = "durable")]
     pub(crate) fn from_bytes(bytes: [u8; 16]) -> Self {
         DeadLetterId(Uuid::from_bytes(bytes))

@@ -64,6 +64,15 @@ pub enum Error {
         subscriber: String,
     },
 
+    /// A message broker could not be reached, refused an operation, or did not answer in time.
+    #[error("the broker at `{url}` {problem}")]
+    Broker {
+        /// The broker URL, password hidden.
+        url: String,
+        /// What went wrong, and what to do about it.
+        problem: String,
+    },
+
     /// The event could not be serialized.
     #[error("cannot serialize event `{event}`: {source}")]
     Serialize {

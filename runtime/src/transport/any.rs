@@ -3,6 +3,8 @@
 
 use std::collections::VecDeque;
 
+#[cfg(feature = "amqp")]
+use super::amqp::{AmqpConsumer, AmqpTransport};
 use super::memory::{LocalConsumer, LocalTransport};
 use super::{Capabilities, Consumer, Outcome, Outgoing, Transport};
 use crate::dead_letter::{DeadLetter, DeadLetterId};
@@ -13,11 +15,16 @@ use crate::subscriber::Subscriber;
 pub(crate) enum AnyTransport {
     /// `memory://` and `file://`.
     Local(LocalTransport),
+    /// `amqp://`.
+    #[cfg(feature = "amqp")]
+    Amqp(AmqpTransport),
 }
 
 #[derive(Clone)]
 pub(crate) enum AnyConsumer {
     Local(LocalConsumer),
+    #[cfg(feature = "amqp")]
+    Amqp(AmqpConsumer),
 }
 
 /// Runs `$call` on whichever transport (or consumer) `$self` holds.
@@ -25,7 +32,23 @@ macro_rules! forward {
     ($self:expr, $inner:ident => $call:expr) => {
         match $self {
             Self::Local($inner) => $call,
+            #[cfg(feature = "amqp")]
+            Self::Amqp($inner) => $call,
         }
+    };
+}
+
+/// Each transport's own consumers among `consumers` (a bus holds those of one transport).
+macro_rules! own {
+    ($consumers:expr, $variant:ident) => {
+        $consumers
+            .iter()
+            .filter_map(|consumer| match consumer {
+                AnyConsumer::$variant(consumer) => Some(consumer.clone()),
+                #[allow(unreachable_patterns)]
+                _ => None,
+            })
+            .collect::<Vec<_>>()
     };
 }
 
@@ -37,7 +60,11 @@ impl Transport for AnyTransport {
     }
 
     async fn subscribe(&self, subscriber: &Subscriber, workers: usize) -> Result<AnyConsumer> {
-        forward!(self, t => t.subscribe(subscriber, workers).await.map(AnyConsumer::Local))
+        match self {
+            Self::Local(t) => t.subscribe(subscriber, workers).await.map(AnyConsumer::Local),
+            #[cfg(feature = "amqp")]
+            Self::Amqp(t) => t.subscribe(subscriber, workers).await.map(AnyConsumer::Amqp),
+        }
     }
 
     async fn publish(&self, outgoing: Outgoing<'_>) -> Result<()> {
@@ -65,15 +92,11 @@ impl Transport for AnyTransport {
     }
 
     async fn close(&self, consumers: &[AnyConsumer]) -> Result<usize> {
-        forward!(self, t => {
-            let mine: Vec<_> = consumers
-                .iter()
-                .map(|consumer| match consumer {
-                    AnyConsumer::Local(consumer) => consumer.clone(),
-                })
-                .collect();
-            t.close(&mine).await
-        })
+        match self {
+            Self::Local(t) => t.close(&own!(consumers, Local)).await,
+            #[cfg(feature = "amqp")]
+            Self::Amqp(t) => t.close(&own!(consumers, Amqp)).await,
+        }
     }
 }
 

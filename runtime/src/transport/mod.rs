@@ -5,10 +5,12 @@
 //! | memory | `memory://` (default) | `memory` (default) | available |
 //! | local durable | `file://PATH` | `durable` (default) | available |
 //! | NATS JetStream | `nats://` | `nats` | planned |
-//! | RabbitMQ | `amqp://` | `amqp` | planned |
+//! | RabbitMQ | `amqp://` | `amqp` | available |
 //! | Redis Streams | `redis://` | `redis` | planned |
 //! | PostgreSQL | `postgres://` | `postgres` | planned |
 
+#[cfg(feature = "amqp")]
+pub(crate) mod amqp;
 mod any;
 mod contract;
 #[cfg(feature = "durable")]
@@ -34,9 +36,12 @@ pub(crate) enum Kind {
         path: std::path::PathBuf,
         sync: durable::SyncMode,
     },
+    /// `amqp://` (RabbitMQ), with tidings' own options parsed out of the query.
+    #[cfg(feature = "amqp")]
+    Amqp(amqp::Settings),
 }
 
-const PLANNED: [&str; 4] = ["nats", "amqp", "redis", "postgres"];
+const PLANNED: [&str; 3] = ["nats", "redis", "postgres"];
 
 /// Parses a bus URL into the transport it names.
 pub(crate) fn parse_url(url: &str) -> Result<Kind, Error> {
@@ -51,6 +56,13 @@ pub(crate) fn parse_url(url: &str) -> Result<Kind, Error> {
             hint: "this build has no `file://` transport: enable tidings' `durable` feature"
                 .to_owned(),
         }),
+        #[cfg(feature = "amqp")]
+        Some("amqp") => amqp::Settings::parse(url).map(Kind::Amqp),
+        #[cfg(not(feature = "amqp"))]
+        Some("amqp") => Err(Error::UnsupportedUrl {
+            url: url.to_owned(),
+            hint: "this build has no `amqp://` transport: enable tidings' `amqp` feature".to_owned(),
+        }),
         Some(scheme) if PLANNED.contains(&scheme) => Err(Error::UnsupportedUrl {
             url: url.to_owned(),
             hint: format!(
@@ -59,7 +71,7 @@ pub(crate) fn parse_url(url: &str) -> Result<Kind, Error> {
         }),
         _ => Err(Error::UnsupportedUrl {
             url: url.to_owned(),
-            hint: "expected `memory://` or `file://PATH` (nats://, amqp://, redis:// and \
+            hint: "expected `memory://`, `file://PATH` or `amqp://` (nats://, redis:// and \
                    postgres:// as they land)"
                 .to_owned(),
         }),

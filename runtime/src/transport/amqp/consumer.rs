@@ -1,0 +1,460 @@
+//! A subscriber's consumer on its queue: a pump task turns broker deliveries into
+//! [`Delivery`]s for the bus's workers, and `settle` carries out what the worker decided.
+//!
+//! Prefetch (`basic.qos`) is the subscriber's concurrency, so the broker hands this process no
+//! more than its workers can run and the rest stays in the queue for other instances. An
+//! `ordered` subscriber is different: its queue has a single active consumer (the broker picks
+//! one instance; the others stand by), the pump keeps one lane per key so that only the oldest
+//! delivery of a key runs, and a retry waits here, unacknowledged, so nothing of its key
+//! overtakes it. It prefetches more, so that a parked key does not starve the others.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant, SystemTime};
+
+use futures_util::StreamExt;
+use lapin::message::Delivery as Message;
+use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, BasicRejectOptions};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{Acker, Channel};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::link::Link;
+use super::publish::PREFIX;
+use super::retry::{ATTEMPT, FIRST_FAILED_AT};
+use super::topology::{WorkQueue, short, work_queue};
+use super::dead_letters;
+use crate::dead_letter::{DeadLetter, DeadLetterId, Envelope};
+use crate::delivery::{Delivery, Meta};
+use crate::error::Result;
+use crate::event::EventId;
+use crate::subscriber::Subscriber;
+use crate::transport::{Consumer, Outcome};
+use crate::wire::WireError;
+
+/// How often a consumer refreshes its queue's message count for `stats()`.
+const COUNT_EVERY: Duration = Duration::from_millis(200);
+
+#[derive(Clone)]
+pub(crate) struct AmqpConsumer(pub(crate) Arc<ConsumerState>);
+
+pub(crate) struct ConsumerState {
+    pub(crate) link: Arc<Link>,
+    /// The subscriber's queue.
+    pub(crate) queue: String,
+    subscriber: String,
+    group: String,
+    pub(crate) event_name: &'static str,
+    channel: Channel,
+    tag: String,
+    /// Deliveries ready for a worker.
+    to_workers: mpsc::UnboundedSender<Delivery>,
+    from_pump: tokio::sync::Mutex<mpsc::UnboundedReceiver<Delivery>>,
+    /// Deliveries taken from the broker and not yet settled, by [`Delivery::seq`].
+    held: Mutex<HashMap<u64, Acker>>,
+    next_seq: AtomicU64,
+    /// Ready messages in the queue when last counted.
+    pub(crate) queued_on_broker: AtomicUsize,
+    /// Retries sent to a delay queue, by event id and attempt, until they come back here or
+    /// their due time (plus a grace) passed, when another instance likely took them.
+    pub(crate) retrying: Mutex<HashMap<(EventId, u32), Instant>>,
+    /// `ordered` only: per key, the deliveries waiting behind the one running (a key present
+    /// means one of its deliveries is running or waiting to retry).
+    lanes: Option<Mutex<HashMap<u64, VecDeque<Delivery>>>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// How many deliveries the broker may hand this consumer before it settled them.
+fn prefetch(workers: usize, ordered: bool, capacity: usize) -> usize {
+    let wanted = if ordered { (workers * 8).max(32) } else { workers };
+    wanted.clamp(1, capacity.clamp(1, usize::from(u16::MAX)))
+}
+
+impl AmqpConsumer {
+    /// Declares `subscriber`'s queue (or joins it) and starts consuming it.
+    pub(crate) async fn start(
+        link: &Arc<Link>,
+        subscriber: &Subscriber,
+        workers: usize,
+        capacity: usize,
+    ) -> Result<AmqpConsumer> {
+        let ordered = subscriber.options.ordered;
+        let prefetch = prefetch(workers, ordered, capacity);
+        let name = work_queue(
+            &link.settings.namespace,
+            subscriber.group_name(),
+            subscriber.name(),
+        );
+        // The broker lets one more message in than `x-max-length` before refusing, and counts
+        // only ready ones: prefetched + ready then stays within the bus's queue capacity.
+        let max_ready = capacity.saturating_sub(prefetch + 1);
+        link.declare_work_queue(&WorkQueue {
+            name: &name,
+            event: subscriber.event_name(),
+            group: subscriber.group_name(),
+            subscriber: subscriber.name(),
+            max_ready: u32::try_from(max_ready).unwrap_or(u32::MAX),
+            ordered,
+        })
+        .await?;
+        let channel = link.open_channel().await?;
+        let qos = channel.basic_qos(prefetch as u16, BasicQosOptions::default());
+        link.call("set the prefetch", qos).await?;
+        let tag = format!("tidings.{}.{:x}", std::process::id(), fastrand::u64(..));
+        let consume = channel.basic_consume(
+            short(&name)?,
+            short(&tag)?,
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        );
+        let stream = link.call(&format!("consume `{name}`"), consume).await?;
+        let (to_workers, from_pump) = mpsc::unbounded_channel();
+        let state = Arc::new(ConsumerState {
+            link: Arc::clone(link),
+            queue: name,
+            subscriber: subscriber.name().to_owned(),
+            group: subscriber.group_name().to_owned(),
+            event_name: subscriber.event_name(),
+            channel,
+            tag,
+            to_workers,
+            from_pump: tokio::sync::Mutex::new(from_pump),
+            held: Mutex::default(),
+            next_seq: AtomicU64::new(1),
+            queued_on_broker: AtomicUsize::new(0),
+            retrying: Mutex::default(),
+            lanes: ordered.then(Mutex::default),
+            tasks: Mutex::default(),
+        });
+        let weak = Arc::downgrade(&state);
+        let tasks = vec![
+            tokio::spawn(pump(weak.clone(), stream)),
+            tokio::spawn(count_queue(weak.clone())),
+        ];
+        *state.tasks.lock().expect("tasks lock") = tasks;
+        link.consumers.lock().expect("consumers lock").push(weak);
+        Ok(AmqpConsumer(state))
+    }
+}
+
+/// Moves broker deliveries to the workers until the consumer is cancelled.
+async fn pump(state: Weak<ConsumerState>, mut stream: lapin::Consumer) {
+    while let Some(next) = stream.next().await {
+        let Some(state) = state.upgrade() else { return };
+        match next {
+            Ok(message) => state.receive(message).await,
+            // With auto-recovery the stream carries on after the connection is back.
+            Err(error) => tracing::warn!(queue = state.queue, %error, "AMQP consumer error"),
+        }
+    }
+}
+
+/// Keeps `queued_on_broker` fresh for `stats()`.
+async fn count_queue(state: Weak<ConsumerState>) {
+    loop {
+        tokio::time::sleep(COUNT_EVERY).await;
+        let Some(state) = state.upgrade() else { return };
+        if let Ok((ready, _)) = state.link.count(&state.queue).await {
+            state.queued_on_broker.store(ready as usize, Ordering::Relaxed);
+        }
+    }
+}
+
+impl ConsumerState {
+    async fn receive(&self, message: Message) {
+        let headers = message.properties.headers().as_ref();
+        let retried = headers.and_then(|headers| header_u32(headers, ATTEMPT));
+        // Redeliveries after a lost connection or a crash count as attempts too.
+        let redelivered = headers
+            .and_then(|headers| header_u32(headers, "x-delivery-count"))
+            .unwrap_or(0);
+        let first_failed_at = headers
+            .and_then(|headers| header_text(headers, FIRST_FAILED_AT))
+            .and_then(|text| humantime::parse_rfc3339_weak(&text).ok());
+        let envelope = match read_envelope(&message, self.event_name) {
+            Ok(envelope) => envelope,
+            Err(error) => return self.unreadable(message, error).await,
+        };
+        if let Some(attempt) = retried {
+            self.retrying
+                .lock()
+                .expect("retrying lock")
+                .remove(&(envelope.id, attempt));
+        }
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        self.held
+            .lock()
+            .expect("held lock")
+            .insert(seq, message.acker);
+        let (meta, payload) = Meta::from_envelope(envelope);
+        self.dispatch(Delivery {
+            meta,
+            payload,
+            attempt: retried.unwrap_or(1) + redelivered,
+            first_failed_at,
+            seq,
+        });
+    }
+
+    /// A message whose envelope cannot even be read (a malformed attribute header): no worker
+    /// can make a delivery of it, so it becomes a dead letter here, with why.
+    async fn unreadable(&self, message: Message, error: WireError) {
+        tracing::warn!(queue = self.queue, %error, "dead-lettering an unreadable message");
+        let now = SystemTime::now();
+        let letter = DeadLetter {
+            id: DeadLetterId::new(),
+            subscriber: self.subscriber.clone(),
+            group: self.group.clone(),
+            event_name: self.event_name.to_owned(),
+            error: error.to_string(),
+            attempts: 1,
+            first_failed_at: now,
+            last_failed_at: now,
+            envelope: Envelope::new(self.event_name, message.data.clone()),
+        };
+        match dead_letters::store(&self.link, &letter).await {
+            Ok(()) => self.acknowledge(&message.acker).await,
+            Err(error) => {
+                tracing::error!(queue = self.queue, %error, "cannot dead-letter an unreadable message; returning it");
+                self.requeue(&message.acker).await;
+            }
+        }
+    }
+
+    /// Hands `delivery` to the workers, unless (ordered) an older one of its key runs.
+    fn dispatch(&self, delivery: Delivery) {
+        if let (Some(lanes), Some(key)) = (&self.lanes, delivery.meta.key_hash) {
+            let mut lanes = lanes.lock().expect("lanes lock");
+            if let Some(waiting) = lanes.get_mut(&key) {
+                waiting.push_back(delivery);
+                return;
+            }
+            lanes.insert(key, VecDeque::new());
+        }
+        let _ = self.to_workers.send(delivery);
+    }
+
+    /// (ordered) The running delivery of `key` is done: the next one of its key may run.
+    fn release(&self, key: Option<u64>) {
+        let (Some(lanes), Some(key)) = (&self.lanes, key) else {
+            return;
+        };
+        let next = {
+            let mut lanes = lanes.lock().expect("lanes lock");
+            let next = lanes.get_mut(&key).and_then(VecDeque::pop_front);
+            if next.is_none() {
+                lanes.remove(&key);
+            }
+            next
+        };
+        if let Some(next) = next {
+            let _ = self.to_workers.send(next);
+        }
+    }
+
+    fn take_acker(&self, seq: u64) -> Option<Acker> {
+        self.held.lock().expect("held lock").remove(&seq)
+    }
+
+    async fn acknowledge(&self, acker: &Acker) {
+        match self.link.call("acknowledge a delivery", acker.ack(BasicAckOptions::default())).await {
+            Ok(true) => {}
+            // The channel was recovered since: the broker delivers the message again.
+            Ok(false) => tracing::warn!(
+                queue = self.queue,
+                "an acknowledgement was lost with its channel; the broker redelivers the event"
+            ),
+            Err(error) => tracing::warn!(queue = self.queue, %error, "acknowledging a delivery"),
+        }
+    }
+
+    /// Returns a message to the queue as a failed delivery (the broker counts it).
+    async fn requeue(&self, acker: &Acker) {
+        let reject = acker.reject(BasicRejectOptions { requeue: true });
+        if let Err(error) = self.link.call("return a delivery", reject).await {
+            tracing::warn!(queue = self.queue, %error, "returning a delivery");
+        }
+    }
+
+    /// Retries waiting in a delay queue that should still come back here.
+    fn pending_retries(&self) -> usize {
+        let mut retrying = self.retrying.lock().expect("retrying lock");
+        let now = Instant::now();
+        retrying.retain(|_, expected_by| *expected_by > now);
+        retrying.len()
+    }
+
+    /// Deliveries this process holds and has not settled.
+    pub(crate) fn held(&self) -> usize {
+        self.held.lock().expect("held lock").len()
+    }
+
+    /// Nothing held here and no retry of ours on its way back.
+    pub(crate) fn is_quiet(&self) -> bool {
+        self.held() == 0 && self.pending_retries() == 0
+    }
+
+    /// Stops consuming; returns how many deliveries are left unfinished if no other consumer
+    /// (here or in another process) carries on with the queue.
+    pub(crate) async fn close(&self) -> usize {
+        let tasks = std::mem::take(&mut *self.tasks.lock().expect("tasks lock"));
+        let mut tasks = tasks.into_iter();
+        let (pump, counter) = (tasks.next(), tasks.next());
+        if let Some(counter) = counter {
+            counter.abort();
+        }
+        let cancel = self.channel.basic_cancel(short(&self.tag).unwrap_or_default(), BasicCancelOptions::default());
+        if let Err(error) = self.link.call("cancel a consumer", cancel).await {
+            tracing::debug!(queue = self.queue, %error, "cancelling a consumer");
+        }
+        // After the cancel the stream ends once what the broker already sent is pumped, so
+        // those deliveries are counted below.
+        if let Some(mut pump) = pump
+            && tokio::time::timeout(Duration::from_secs(1), &mut pump).await.is_err()
+        {
+            pump.abort();
+        }
+        let mut unfinished = self.held();
+        if let Ok((ready, 0)) = self.link.count(&self.queue).await {
+            unfinished += ready as usize + self.pending_retries();
+        }
+        // Closing the channel returns what it held to the queue, for the next consumer.
+        let closing = self.channel.close(200, "tidings bus closed".into());
+        if let Err(error) = self.link.call("close a channel", closing).await {
+            tracing::debug!(queue = self.queue, %error, "closing a consumer's channel");
+        }
+        unfinished
+    }
+}
+
+impl Consumer for AmqpConsumer {
+    async fn fetch(&self, batch: &mut VecDeque<Delivery>) {
+        // One at a time: a worker that took several would run them in turn while other
+        // workers sit idle, and prefetch already bounds what this process holds.
+        let next = self.0.from_pump.lock().await.recv().await;
+        match next {
+            Some(delivery) => batch.push_back(delivery),
+            None => std::future::pending().await,
+        }
+    }
+
+    async fn settle(&self, mut delivery: Delivery, outcome: Outcome) {
+        let state = &self.0;
+        let key = delivery.meta.key_hash;
+        match outcome {
+            Outcome::Handled => {
+                if let Some(acker) = state.take_acker(delivery.seq) {
+                    state.acknowledge(&acker).await;
+                }
+                state.release(key);
+            }
+            Outcome::Retry { delay } if state.lanes.is_some() => {
+                // Ordered: the retry waits here, holding its key (and its message unacked).
+                delivery.attempt += 1;
+                let weak = Arc::downgrade(state);
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    if let Some(state) = weak.upgrade() {
+                        let _ = state.to_workers.send(delivery);
+                    }
+                });
+            }
+            Outcome::Retry { delay } => {
+                let Some(acker) = state.take_acker(delivery.seq) else {
+                    return;
+                };
+                match state.schedule_retry(&delivery, delay).await {
+                    Ok(true) => state.acknowledge(&acker).await,
+                    // Full queue or broker trouble: back into the queue now, which the broker
+                    // counts as a delivery, so the attempt number still goes up.
+                    Ok(false) => state.requeue(&acker).await,
+                    Err(error) => {
+                        tracing::warn!(queue = state.queue, %error, "cannot schedule a retry; returning the delivery to its queue");
+                        state.requeue(&acker).await;
+                    }
+                }
+            }
+            Outcome::DeadLettered(letter) => {
+                if let Some(acker) = state.take_acker(delivery.seq) {
+                    match dead_letters::store(&state.link, &letter).await {
+                        Ok(()) => state.acknowledge(&acker).await,
+                        Err(error) => {
+                            tracing::error!(queue = state.queue, %error, "cannot store a dead letter; returning the delivery to its queue");
+                            state.requeue(&acker).await;
+                        }
+                    }
+                }
+                state.release(key);
+            }
+        }
+    }
+
+    fn unfinished(&self) -> usize {
+        let state = &self.0;
+        state.held() + state.queued_on_broker.load(Ordering::Relaxed) + state.pending_retries()
+    }
+}
+
+/// A message's envelope: binary mode, else structured, else a bare payload of `fallback_type`.
+pub(crate) fn read_envelope(message: &Message, fallback_type: &str) -> Result<Envelope, WireError> {
+    let texts: Vec<(String, String)> = message
+        .properties
+        .headers()
+        .as_ref()
+        .map(|headers| {
+            headers
+                .inner()
+                .iter()
+                .filter_map(|(name, value)| match value {
+                    AMQPValue::LongString(text) => Some((
+                        name.to_string(),
+                        String::from_utf8_lossy(text.as_bytes()).into_owned(),
+                    )),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let content_type = message.properties.content_type().as_ref().map(|c| c.as_str());
+    Envelope::from_message(
+        texts.iter().map(|(name, value)| (name.as_str(), value.as_str())),
+        PREFIX,
+        content_type,
+        &message.data,
+        fallback_type,
+        // The broker's headers (`x-death`, …) and tidings' own are not the event's.
+        |name| name.starts_with("x-") || name.starts_with("tidings-"),
+    )
+}
+
+/// A header as text, whatever type a producer gave it.
+pub(crate) fn header_text(headers: &FieldTable, name: &str) -> Option<String> {
+    match headers.inner().get(name)? {
+        AMQPValue::LongString(text) => Some(String::from_utf8_lossy(text.as_bytes()).into_owned()),
+        AMQPValue::ShortString(text) => Some(text.as_str().to_owned()),
+        other => integer(other).map(|n| n.to_string()),
+    }
+}
+
+/// A header as a count, read leniently: brokers and producers pick different integer types.
+pub(crate) fn header_u32(headers: &FieldTable, name: &str) -> Option<u32> {
+    match headers.inner().get(name)? {
+        AMQPValue::LongString(text) => std::str::from_utf8(text.as_bytes()).ok()?.parse().ok(),
+        other => integer(other).and_then(|n| u32::try_from(n).ok()),
+    }
+}
+
+fn integer(value: &AMQPValue) -> Option<i64> {
+    Some(match *value {
+        AMQPValue::ShortShortInt(n) => n.into(),
+        AMQPValue::ShortShortUInt(n) => n.into(),
+        AMQPValue::ShortInt(n) => n.into(),
+        AMQPValue::ShortUInt(n) => n.into(),
+        AMQPValue::LongInt(n) => n.into(),
+        AMQPValue::LongUInt(n) => n.into(),
+        AMQPValue::LongLongInt(n) => n,
+        _ => return None,
+    })
+}

@@ -1,0 +1,98 @@
+//! RabbitMQ (`amqp://`), on lapin: an exchange per event, a quorum queue per subscriber shared
+//! by its instances in every process, publisher confirms, retries through TTL delay queues,
+//! dead letters in a queue of their own. See `topology` for the names and kinds.
+
+mod consumer;
+mod dead_letters;
+mod idle;
+mod link;
+mod publish;
+mod retry;
+mod settings;
+mod topology;
+
+use std::sync::Arc;
+
+pub(crate) use consumer::AmqpConsumer;
+pub(crate) use settings::Settings;
+
+use self::link::Link;
+use crate::dead_letter::{DeadLetter, DeadLetterId};
+use crate::error::Result;
+use crate::subscriber::Subscriber;
+use crate::transport::{Capabilities, Outgoing, Transport};
+
+pub(crate) struct AmqpTransport {
+    link: Arc<Link>,
+    /// The bus's queue capacity: what one subscriber's queue holds before publishes wait.
+    capacity: usize,
+}
+
+impl AmqpTransport {
+    /// Connects (or joins this process's connection to the same URL).
+    pub(crate) async fn open(settings: Settings, capacity: usize) -> Result<AmqpTransport> {
+        Ok(AmqpTransport {
+            link: link::open(settings).await?,
+            capacity,
+        })
+    }
+}
+
+impl Transport for AmqpTransport {
+    type Consumer = AmqpConsumer;
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            scheme: "amqp://",
+            ordered: true,
+            // Retries are republished, not redelivered, so the broker's delivery limit does
+            // not bound them.
+            max_retries: None,
+            max_backoff: Some(retry::LONGEST),
+            across_processes: true,
+        }
+    }
+
+    async fn subscribe(&self, subscriber: &Subscriber, workers: usize) -> Result<AmqpConsumer> {
+        AmqpConsumer::start(&self.link, subscriber, workers, self.capacity).await
+    }
+
+    async fn publish(&self, outgoing: Outgoing<'_>) -> Result<()> {
+        let envelope = outgoing.to_envelope()?;
+        let exchange = self.link.event_exchange(outgoing.event_name).await?;
+        let properties = publish::properties(&envelope, &[]);
+        self.link
+            .publish_waiting(&exchange, "", properties, &envelope.data)
+            .await?;
+        Ok(())
+    }
+
+    async fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
+        dead_letters::list(&self.link).await
+    }
+
+    async fn dead_letter(&self, id: &DeadLetterId) -> Result<Option<DeadLetter>> {
+        dead_letters::get(&self.link, id).await
+    }
+
+    async fn replay(&self, id: &DeadLetterId) -> Result<()> {
+        dead_letters::replay(&self.link, id).await
+    }
+
+    async fn discard(&self, id: &DeadLetterId) -> Result<()> {
+        dead_letters::discard(&self.link, id).await
+    }
+
+    async fn wait_idle(&self) {
+        idle::wait(&self.link).await;
+    }
+
+    async fn close(&self, consumers: &[AmqpConsumer]) -> Result<usize> {
+        let mut unfinished = 0;
+        for consumer in consumers {
+            unfinished += consumer.0.close().await;
+        }
+        link::release(&self.link).await;
+        Ok(unfinished)
+    }
+}

@@ -1,0 +1,108 @@
+//! Publishing with publisher confirms: a publish returns once the broker stored the message
+//! ("accepted"), and waits while a subscriber's queue is full.
+
+use std::time::{Duration, SystemTime};
+
+use lapin::options::BasicPublishOptions;
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Confirmation};
+
+use super::link::Link;
+use super::topology::short;
+use crate::dead_letter::Envelope;
+use crate::error::Result;
+
+/// The CloudEvents AMQP binding's header prefix.
+pub(crate) const PREFIX: &str = "cloudEvents:";
+
+/// How long a publish refused by a full queue waits before it tries again.
+const FULL_QUEUE_PAUSE: Duration = Duration::from_millis(20);
+
+/// What the broker did with a confirmed publish.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Stored {
+    /// In every queue it was routed to (or routed nowhere, with no queue bound).
+    Yes,
+    /// A `mandatory` publish that no queue took.
+    Unroutable,
+    /// A queue refused it: full (`x-overflow = reject-publish`).
+    Refused,
+}
+
+/// The message properties of `envelope` in binary mode, plus tidings' own `extra` headers.
+pub(crate) fn properties(envelope: &Envelope, extra: &[(&str, String)]) -> BasicProperties {
+    let mut headers = FieldTable::default();
+    let attributes = envelope.to_binary_headers(PREFIX);
+    let extra = extra.iter().map(|(name, value)| ((*name).to_owned(), value.clone()));
+    for (name, value) in attributes.into_iter().chain(extra) {
+        // Names longer than AMQP allows cannot travel; the event keeps its other headers.
+        if let Ok(name) = lapin::types::ShortString::try_new(name) {
+            // RabbitMQ refuses short strings in tables (and closes the connection): long only.
+            headers.insert(name, AMQPValue::LongString(value.into()));
+        }
+    }
+    let millis = envelope
+        .time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    BasicProperties::default()
+        .with_message_id(envelope.id.to_string().into())
+        .with_content_type(envelope.datacontenttype.as_str().into())
+        .with_delivery_mode(2) // persistent
+        .with_timestamp(millis.as_secs())
+        .with_headers(headers)
+}
+
+impl Link {
+    /// Publishes once and waits for the broker's confirm.
+    pub(crate) async fn publish_once(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        properties: BasicProperties,
+        body: &[u8],
+    ) -> Result<Stored> {
+        let channel = self.publishing().await?;
+        let what = format!("publish to `{exchange}`");
+        let options = BasicPublishOptions {
+            mandatory: !routing_key.is_empty(),
+            ..BasicPublishOptions::default()
+        };
+        let sent = channel.basic_publish(
+            short(exchange)?,
+            short(routing_key)?,
+            options,
+            body,
+            properties,
+        );
+        let confirm = self.call(&what, sent).await?;
+        Ok(match self.call(&what, confirm).await? {
+            Confirmation::Ack(Some(_)) => Stored::Unroutable,
+            Confirmation::Ack(None) | Confirmation::NotRequested => Stored::Yes,
+            Confirmation::Nack(_) => Stored::Refused,
+        })
+    }
+
+    /// Publishes, waiting while a queue refuses it for being full.
+    ///
+    /// A fanned-out publish that one full queue refused is stored by the others already, so the
+    /// next try can hand them a second copy: at-least-once, as DESIGN allows, and only under
+    /// backpressure.
+    pub(crate) async fn publish_waiting(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        properties: BasicProperties,
+        body: &[u8],
+    ) -> Result<Stored> {
+        loop {
+            match self
+                .publish_once(exchange, routing_key, properties.clone(), body)
+                .await?
+            {
+                Stored::Refused => tokio::time::sleep(FULL_QUEUE_PAUSE).await,
+                stored => return Ok(stored),
+            }
+        }
+    }
+}
