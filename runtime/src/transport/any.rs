@@ -61,9 +61,15 @@ impl Transport for AnyTransport {
 
     async fn subscribe(&self, subscriber: &Subscriber, workers: usize) -> Result<AnyConsumer> {
         match self {
-            Self::Local(t) => t.subscribe(subscriber, workers).await.map(AnyConsumer::Local),
+            Self::Local(t) => t
+                .subscribe(subscriber, workers)
+                .await
+                .map(AnyConsumer::Local),
             #[cfg(feature = "amqp")]
-            Self::Amqp(t) => t.subscribe(subscriber, workers).await.map(AnyConsumer::Amqp),
+            Self::Amqp(t) => t
+                .subscribe(subscriber, workers)
+                .await
+                .map(AnyConsumer::Amqp),
         }
     }
 

@@ -61,7 +61,8 @@ pub(crate) fn parse_url(url: &str) -> Result<Kind, Error> {
         #[cfg(not(feature = "amqp"))]
         Some("amqp") => Err(Error::UnsupportedUrl {
             url: url.to_owned(),
-            hint: "this build has no `amqp://` transport: enable tidings' `amqp` feature".to_owned(),
+            hint: "this build has no `amqp://` transport: enable tidings' `amqp` feature"
+                .to_owned(),
         }),
         Some(scheme) if PLANNED.contains(&scheme) => Err(Error::UnsupportedUrl {
             url: url.to_owned(),

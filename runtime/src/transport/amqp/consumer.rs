@@ -15,17 +15,19 @@ use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::StreamExt;
 use lapin::message::Delivery as Message;
-use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, BasicRejectOptions};
+use lapin::options::{
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, BasicRejectOptions,
+};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Acker, Channel};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::dead_letters;
 use super::link::Link;
 use super::publish::PREFIX;
 use super::retry::{ATTEMPT, FIRST_FAILED_AT};
 use super::topology::{WorkQueue, short, work_queue};
-use super::dead_letters;
 use crate::dead_letter::{DeadLetter, DeadLetterId, Envelope};
 use crate::delivery::{Delivery, Meta};
 use crate::error::Result;
@@ -68,7 +70,11 @@ pub(crate) struct ConsumerState {
 
 /// How many deliveries the broker may hand this consumer before it settled them.
 fn prefetch(workers: usize, ordered: bool, capacity: usize) -> usize {
-    let wanted = if ordered { (workers * 8).max(32) } else { workers };
+    let wanted = if ordered {
+        (workers * 8).max(32)
+    } else {
+        workers
+    };
     wanted.clamp(1, capacity.clamp(1, usize::from(u16::MAX)))
 }
 
@@ -157,7 +163,9 @@ async fn count_queue(state: Weak<ConsumerState>) {
         tokio::time::sleep(COUNT_EVERY).await;
         let Some(state) = state.upgrade() else { return };
         if let Ok((ready, _)) = state.link.count(&state.queue).await {
-            state.queued_on_broker.store(ready as usize, Ordering::Relaxed);
+            state
+                .queued_on_broker
+                .store(ready as usize, Ordering::Relaxed);
         }
     }
 }
@@ -259,7 +267,14 @@ impl ConsumerState {
     }
 
     async fn acknowledge(&self, acker: &Acker) {
-        match self.link.call("acknowledge a delivery", acker.ack(BasicAckOptions::default())).await {
+        match self
+            .link
+            .call(
+                "acknowledge a delivery",
+                acker.ack(BasicAckOptions::default()),
+            )
+            .await
+        {
             Ok(true) => {}
             // The channel was recovered since: the broker delivers the message again.
             Ok(false) => tracing::warn!(
@@ -305,19 +320,34 @@ impl ConsumerState {
         if let Some(counter) = counter {
             counter.abort();
         }
-        let cancel = self.channel.basic_cancel(short(&self.tag).unwrap_or_default(), BasicCancelOptions::default());
+        // Consumers of the queue, this one included.
+        let consumers_before = self
+            .link
+            .count(&self.queue)
+            .await
+            .map_or(1, |(_, n)| n.max(1));
+        let cancel = self.channel.basic_cancel(
+            short(&self.tag).unwrap_or_default(),
+            BasicCancelOptions::default(),
+        );
         if let Err(error) = self.link.call("cancel a consumer", cancel).await {
             tracing::debug!(queue = self.queue, %error, "cancelling a consumer");
         }
         // After the cancel the stream ends once what the broker already sent is pumped, so
         // those deliveries are counted below.
         if let Some(mut pump) = pump
-            && tokio::time::timeout(Duration::from_secs(1), &mut pump).await.is_err()
+            && tokio::time::timeout(Duration::from_secs(1), &mut pump)
+                .await
+                .is_err()
         {
             pump.abort();
         }
         let mut unfinished = self.held();
-        if let Ok((ready, 0)) = self.link.count(&self.queue).await {
+        // A quorum queue keeps counting a cancelled consumer while it holds unacknowledged
+        // messages, so whether others carry on is judged from the count before the cancel.
+        if consumers_before <= 1
+            && let Ok((ready, _)) = self.link.count(&self.queue).await
+        {
             unfinished += ready as usize + self.pending_retries();
         }
         // Closing the channel returns what it held to the queue, for the next consumer.
@@ -417,9 +447,15 @@ pub(crate) fn read_envelope(message: &Message, fallback_type: &str) -> Result<En
                 .collect()
         })
         .unwrap_or_default();
-    let content_type = message.properties.content_type().as_ref().map(|c| c.as_str());
+    let content_type = message
+        .properties
+        .content_type()
+        .as_ref()
+        .map(|c| c.as_str());
     Envelope::from_message(
-        texts.iter().map(|(name, value)| (name.as_str(), value.as_str())),
+        texts
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str())),
         PREFIX,
         content_type,
         &message.data,

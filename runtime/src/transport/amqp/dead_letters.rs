@@ -86,24 +86,28 @@ pub(crate) async fn get(link: &Link, id: &DeadLetterId) -> Result<Option<DeadLet
 /// Publishes the letter's event to its subscriber's queue (and no other), from attempt 1,
 /// then removes the letter.
 pub(crate) async fn replay(link: &Link, id: &DeadLetterId) -> Result<()> {
-    let found = read(link, |letter| letter.id == *id, async |link, letter| {
-        let queue = work_queue(&link.settings.namespace, &letter.group, &letter.subscriber);
-        let properties = properties(&letter.envelope, &[]);
-        match link
-            .publish_once("", &queue, properties, &letter.envelope.data)
-            .await?
-        {
-            Stored::Yes => Ok(()),
-            Stored::Unroutable => Err(Error::SubscriberNotRunning {
-                id: letter.id,
-                subscriber: letter.subscriber.clone(),
-            }),
-            Stored::Refused => Err(link.error(format!(
-                "refused the replay of dead letter {id}: queue `{queue}` is full; try again \
+    let found = read(
+        link,
+        |letter| letter.id == *id,
+        async |link, letter| {
+            let queue = work_queue(&link.settings.namespace, &letter.group, &letter.subscriber);
+            let properties = properties(&letter.envelope, &[]);
+            match link
+                .publish_once("", &queue, properties, &letter.envelope.data)
+                .await?
+            {
+                Stored::Yes => Ok(()),
+                Stored::Unroutable => Err(Error::SubscriberNotRunning {
+                    id: letter.id,
+                    subscriber: letter.subscriber.clone(),
+                }),
+                Stored::Refused => Err(link.error(format!(
+                    "refused the replay of dead letter {id}: queue `{queue}` is full; try again \
                  once it drained"
-            ))),
-        }
-    })
+                ))),
+            }
+        },
+    )
     .await?;
     removed(found, id)
 }
@@ -210,9 +214,8 @@ fn letter_of(message: &Message) -> DeadLetter {
             .unwrap_or(SystemTime::UNIX_EPOCH)
     };
     let routed = message.routing_key.as_str().split_once('/');
-    let event_name = field(EVENT).unwrap_or_else(|| {
-        field(&format!("{}type", super::publish::PREFIX)).unwrap_or_default()
-    });
+    let event_name = field(EVENT)
+        .unwrap_or_else(|| field(&format!("{}type", super::publish::PREFIX)).unwrap_or_default());
     let envelope = read_envelope(message, &event_name).unwrap_or_else(|error| {
         crate::dead_letter::Envelope::new(event_name.clone(), message.data.clone())
             .with_header("tidings-read-error", error.to_string())

@@ -33,7 +33,9 @@ pub(crate) enum Stored {
 pub(crate) fn properties(envelope: &Envelope, extra: &[(&str, String)]) -> BasicProperties {
     let mut headers = FieldTable::default();
     let attributes = envelope.to_binary_headers(PREFIX);
-    let extra = extra.iter().map(|(name, value)| ((*name).to_owned(), value.clone()));
+    let extra = extra
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), value.clone()));
     for (name, value) in attributes.into_iter().chain(extra) {
         // Names longer than AMQP allows cannot travel; the event keeps its other headers.
         if let Ok(name) = lapin::types::ShortString::try_new(name) {

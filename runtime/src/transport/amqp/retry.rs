@@ -42,20 +42,21 @@ pub(crate) fn bucket(delay: Duration) -> Option<u64> {
     if millis < BUCKETS[0] as f64 / 2.0 {
         return None;
     }
-    BUCKETS
-        .iter()
-        .copied()
-        .min_by(|a, b| {
-            let distance = |bucket: u64| (millis.ln() - (bucket as f64).ln()).abs();
-            distance(*a).total_cmp(&distance(*b))
-        })
+    BUCKETS.iter().copied().min_by(|a, b| {
+        let distance = |bucket: u64| (millis.ln() - (bucket as f64).ln()).abs();
+        distance(*a).total_cmp(&distance(*b))
+    })
 }
 
 impl ConsumerState {
     /// Publishes `delivery` as its next attempt, due after `delay`. On `Ok` the original can be
     /// acknowledged; `Ok(false)` means the subscriber's queue is full, so the caller returns
     /// the original to the queue instead.
-    pub(crate) async fn schedule_retry(&self, delivery: &Delivery, delay: Duration) -> Result<bool> {
+    pub(crate) async fn schedule_retry(
+        &self,
+        delivery: &Delivery,
+        delay: Duration,
+    ) -> Result<bool> {
         let link = &self.link;
         let next = delivery.attempt + 1;
         let first_failed_at = delivery.first_failed_at.unwrap_or_else(SystemTime::now);

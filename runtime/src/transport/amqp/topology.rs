@@ -140,10 +140,16 @@ impl Link {
         let exchange = self.event_exchange(queue.event).await?;
         let mut arguments = FieldTable::default();
         arguments.insert("x-queue-type".into(), text("quorum"));
-        arguments.insert("x-delivery-limit".into(), AMQPValue::LongInt(DELIVERY_LIMIT));
+        arguments.insert(
+            "x-delivery-limit".into(),
+            AMQPValue::LongInt(DELIVERY_LIMIT),
+        );
         // Publishes beyond the bound are refused (a nack) rather than dropping old messages:
         // the publisher waits, which is the backpressure DESIGN asks for.
-        arguments.insert("x-max-length".into(), AMQPValue::LongInt(queue.max_ready as i32));
+        arguments.insert(
+            "x-max-length".into(),
+            AMQPValue::LongInt(queue.max_ready as i32),
+        );
         arguments.insert("x-overflow".into(), text("reject-publish"));
         // The safety net: what the broker gives up on becomes a dead letter, which the routing
         // key names the subscriber of; at-least-once keeps it until the dead letters took it.
@@ -208,7 +214,8 @@ impl Link {
         arguments: FieldTable,
         hint: &str,
     ) -> Result<()> {
-        let declare = channel.queue_declare(short(name)?, QueueDeclareOptions::durable(), arguments);
+        let declare =
+            channel.queue_declare(short(name)?, QueueDeclareOptions::durable(), arguments);
         match self.call(&format!("declare queue `{name}`"), declare).await {
             Err(Error::Broker { url, problem }) if problem.contains("PRECONDITION_FAILED") => {
                 Err(Error::Broker {

@@ -1,0 +1,332 @@
+//! The RabbitMQ transport (`amqp://`) against the broker on this machine: the conformance suite
+//! on a real clock, each case in a namespace of its own, then what only a broker shows: raw
+//! messages from other producers, dead letters seen from another connection, clear errors.
+//!
+//! Needs RabbitMQ on 127.0.0.1:5672 (or `TIDINGS_AMQP_URL`); run with
+//! `cargo test -p tidings-tests --features amqp --test amqp`. Without a broker the tests fail,
+//! saying how to start one: they never skip.
+
+#[macro_use]
+mod conformance;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use conformance::Backend;
+use lapin::options::BasicPublishOptions;
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Connection, ConnectionProperties};
+use tidings::{Bus, BusBuilder, Context, Error, HandlerError, Subscriber};
+use tidings_tests::{Log, Ping};
+
+fn broker_url() -> String {
+    std::env::var("TIDINGS_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
+}
+
+/// Fails the test at once, saying what to do, when no broker listens.
+fn require_broker() {
+    let url = broker_url();
+    let address = url
+        .split_once('@')
+        .map_or(url.as_str(), |(_, rest)| rest)
+        .split(['/', '?'])
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let reachable = std::net::ToSocketAddrs::to_socket_addrs(&address)
+        .ok()
+        .and_then(|mut addresses| addresses.next())
+        .is_some_and(|socket| {
+            std::net::TcpStream::connect_timeout(&socket, Duration::from_secs(2)).is_ok()
+        });
+    assert!(
+        reachable,
+        "no RabbitMQ answers at {address}: start it with `rabbitmq-server -detached` (or point \
+         TIDINGS_AMQP_URL at one) and run the tests again"
+    );
+}
+
+/// A namespace of its own per test, so parallel cases never meet; what the buses declared in
+/// it is deleted when the backend is dropped.
+struct AmqpBackend {
+    namespace: String,
+}
+
+impl AmqpBackend {
+    fn new() -> Self {
+        require_broker();
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        AmqpBackend {
+            namespace: format!(
+                "tidings-test-{}-{}-{:x}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed),
+                fastrand::u32(..)
+            ),
+        }
+    }
+
+    fn url(&self) -> String {
+        let base = broker_url();
+        let separator = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{separator}namespace={}", self.namespace)
+    }
+
+    /// The same namespace through a connection of its own, as another process would have.
+    fn other_process_url(&self) -> String {
+        format!("{}&heartbeat=30", self.url())
+    }
+}
+
+impl Backend for AmqpBackend {
+    fn builder(&self) -> BusBuilder {
+        Bus::builder().url(self.url()).manual()
+    }
+}
+
+impl Drop for AmqpBackend {
+    fn drop(&mut self) {
+        let prefixes = [
+            format!("{}.", self.namespace),
+            format!("{}/", self.namespace),
+        ];
+        let names = |what: &str| -> Vec<String> {
+            let listed = std::process::Command::new("rabbitmqctl")
+                .args([what, "-q", "--no-table-headers", "name"])
+                .output();
+            match listed {
+                Ok(output) if output.status.success() => String::from_utf8_lossy(&output.stdout)
+                    .lines()
+                    .map(str::trim)
+                    .filter(|name| prefixes.iter().any(|prefix| name.starts_with(prefix)))
+                    .map(str::to_owned)
+                    .collect(),
+                _ => {
+                    eprintln!(
+                        "warning: `rabbitmqctl {what}` failed; namespace {} stays on the broker",
+                        self.namespace
+                    );
+                    Vec::new()
+                }
+            }
+        };
+        let (queues, exchanges) = (names("list_queues"), names("list_exchanges"));
+        if queues.is_empty() && exchanges.is_empty() {
+            return;
+        }
+        // Drop cannot await: delete on a runtime of its own.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let Ok(connection) =
+                    Connection::connect(&broker_url(), ConnectionProperties::default()).await
+                else {
+                    return;
+                };
+                let channel = connection.create_channel().await.unwrap();
+                for queue in queues {
+                    let _ = channel
+                        .queue_delete(queue.as_str().into(), Default::default())
+                        .await;
+                }
+                for exchange in exchanges {
+                    let _ = channel
+                        .exchange_delete(exchange.as_str().into(), Default::default())
+                        .await;
+                }
+                let _ = connection.close(200, "cleaned up".into()).await;
+            });
+        })
+        .join()
+        .unwrap();
+    }
+}
+
+conformance_suite!(AmqpBackend::new(), #[tokio::test(flavor = "multi_thread", worker_threads = 2)]);
+
+/// Publishes `body` with `headers` straight into `queue`, as a producer that knows nothing of
+/// tidings would.
+async fn publish_raw(queue: &str, headers: &[(&str, &str)], body: &[u8]) {
+    let connection = Connection::connect(&broker_url(), ConnectionProperties::default())
+        .await
+        .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    let mut table = FieldTable::default();
+    for (name, value) in headers {
+        table.insert((*name).into(), AMQPValue::LongString((*value).into()));
+    }
+    channel.confirm_select(Default::default()).await.unwrap();
+    let confirm = channel
+        .basic_publish(
+            "".into(),
+            queue.into(),
+            BasicPublishOptions {
+                mandatory: true,
+                ..Default::default()
+            },
+            body,
+            BasicProperties::default().with_headers(table),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert!(
+        confirm.is_ack() && confirm.take_message().is_none(),
+        "stored in {queue}"
+    );
+    connection.close(200, "done".into()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_raw_messages_are_dead_lettered_with_their_decode_error() {
+    let backend = AmqpBackend::new();
+    let handled = Log::default();
+    let bus = (&backend as &dyn Backend)
+        .bus_with([Subscriber::new("reader", {
+            let handled = handled.clone();
+            move |ping: Ping| {
+                handled.push(ping.seq);
+                std::future::ready(())
+            }
+        })
+        .concurrency(1)])
+        .await;
+    let queue = format!("{}.reader.reader", backend.namespace);
+
+    publish_raw(&queue, &[], b"{not json").await;
+    publish_raw(&queue, &[("cloudEvents:id", "not-an-id")], b"{}").await;
+    publish_raw(&queue, &[], br#"{"key":"k","seq":3}"#).await;
+    bus.wait_idle().await;
+
+    assert_eq!(
+        handled.items(),
+        vec![3],
+        "the bad ones do not block the queue"
+    );
+    let dead = bus.dead_letters().list().await.unwrap();
+    assert_eq!(dead.len(), 2, "{dead:#?}");
+    let errors: Vec<&str> = dead.iter().map(|letter| letter.error.as_str()).collect();
+    assert!(
+        errors.iter().any(|error| error
+            .starts_with("cannot decode `test.ping` payload as JSON: key must be a string")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|error| error.contains("header `cloudEvents:id`")),
+        "{errors:?}"
+    );
+    assert!(dead.iter().all(|letter| letter.subscriber == "reader"));
+    assert!(
+        dead.iter()
+            .any(|letter| letter.envelope.data == b"{not json")
+    );
+    bus.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_are_shared_by_every_process_of_the_namespace() {
+    let backend = AmqpBackend::new();
+    let healthy = Arc::new(AtomicBool::new(false));
+    let attempts = Log::default();
+    let worker = backend
+        .builder()
+        .subscribe(Subscriber::new("billing", {
+            let (healthy, attempts) = (healthy.clone(), attempts.clone());
+            move |ping: Arc<Ping>, ctx: Context| {
+                attempts.push((ping.seq, ctx.attempt()));
+                std::future::ready(match healthy.load(Ordering::SeqCst) {
+                    true => Ok(()),
+                    false => Err(HandlerError::permanent_msg("ledger is closed")),
+                })
+            }
+        }))
+        .build()
+        .await
+        .unwrap();
+    for seq in 0..3 {
+        worker.publish(Ping::new("k", seq)).await.unwrap();
+    }
+    worker.wait_idle().await;
+
+    // An operator's process: its own connection, no subscribers.
+    let operator = Bus::builder()
+        .url(backend.other_process_url())
+        .manual()
+        .build()
+        .await
+        .unwrap();
+    let dead = operator.dead_letters().list().await.unwrap();
+    assert_eq!(dead.len(), 3);
+    assert_eq!(
+        dead.iter()
+            .map(|letter| letter.attempts)
+            .collect::<Vec<_>>(),
+        vec![1, 1, 1]
+    );
+    let again = operator.dead_letters().list().await.unwrap();
+    assert_eq!(
+        again.iter().map(|letter| letter.id).collect::<Vec<_>>(),
+        dead.iter().map(|letter| letter.id).collect::<Vec<_>>(),
+        "reading loses and reorders nothing"
+    );
+    let fetched = operator.dead_letters().get(&dead[1].id).await.unwrap();
+    assert_eq!(fetched.unwrap().envelope.id, dead[1].envelope.id);
+
+    healthy.store(true, Ordering::SeqCst);
+    operator.dead_letters().replay(&dead[0].id).await.unwrap();
+    operator.dead_letters().discard(&dead[2].id).await.unwrap();
+    worker.wait_idle().await;
+
+    let seq_of_first = dead[0].envelope.json().unwrap()["seq"].as_u64().unwrap() as u32;
+    assert!(
+        attempts.items().contains(&(seq_of_first, 1)) && attempts.len() == 4,
+        "the replay ran once more, from attempt 1: {:?}",
+        attempts.items()
+    );
+    let left = worker.dead_letters().list().await.unwrap();
+    assert_eq!(
+        left.iter().map(|letter| letter.id).collect::<Vec<_>>(),
+        vec![dead[1].id]
+    );
+    assert!(matches!(
+        worker.dead_letters().discard(&dead[2].id).await,
+        Err(Error::DeadLetterNotFound(_))
+    ));
+    operator.shutdown().await.unwrap();
+    worker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_urls_and_unreachable_brokers_say_what_to_do() {
+    let error = Bus::builder()
+        .url("amqp://guest:guest@127.0.0.1:5672/%2f?prefetch=10")
+        .build()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::UnsupportedUrl { .. }), "{error}");
+    assert!(
+        error.to_string().contains("unknown option `prefetch`"),
+        "{error}"
+    );
+
+    let error = Bus::builder()
+        .url("amqp://guest:secret@127.0.0.1:1/%2f?timeout=3s")
+        .build()
+        .await
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(matches!(error, Error::Broker { .. }), "{text}");
+    assert!(
+        text.contains("amqp://guest:***@127.0.0.1:1/%2f") && !text.contains("secret"),
+        "{text}"
+    );
+    assert!(text.contains("rabbitmq-server -detached"), "{text}");
+}
