@@ -330,3 +330,63 @@ async fn bad_urls_and_unreachable_brokers_say_what_to_do() {
     );
     assert!(text.contains("rabbitmq-server -detached"), "{text}");
 }
+
+/// Closes, on the broker's side, every connection of `namespace` (as a broker restart or a
+/// network cut would).
+fn cut_connections(namespace: &str) -> usize {
+    let listed = std::process::Command::new("rabbitmqctl")
+        .args([
+            "list_connections",
+            "-q",
+            "--no-table-headers",
+            "pid",
+            "client_properties",
+        ])
+        .output()
+        .expect("rabbitmqctl runs");
+    let pids: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .filter(|line| line.contains(&format!("tidings {namespace}")))
+        .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
+        .collect();
+    for pid in &pids {
+        let closed = std::process::Command::new("rabbitmqctl")
+            .args(["close_connection", pid, "test cuts the connection"])
+            .status()
+            .expect("rabbitmqctl runs");
+        assert!(closed.success(), "closing {pid}");
+    }
+    pids.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_connection_is_recovered_and_accepted_events_still_arrive() {
+    let backend = AmqpBackend::new();
+    let seen = Log::default();
+    let bus = (&backend as &dyn Backend)
+        .bus_with([Subscriber::new("sink", {
+            let seen = seen.clone();
+            move |ping: Arc<Ping>| {
+                seen.push(ping.seq);
+                std::future::ready(())
+            }
+        })])
+        .await;
+    for seq in 0..5 {
+        bus.publish(Ping::new("k", seq)).await.unwrap();
+    }
+    bus.wait_idle().await;
+
+    assert_eq!(cut_connections(&backend.namespace), 1);
+    for seq in 5..10 {
+        bus.publish(Ping::new("k", seq)).await.unwrap();
+    }
+    tokio::time::timeout(Duration::from_secs(30), bus.wait_idle())
+        .await
+        .expect("the consumer came back");
+    let mut seen = seen.items();
+    seen.sort_unstable();
+    seen.dedup(); // at-least-once: a delivery in flight at the cut may come twice
+    assert_eq!(seen, (0..10).collect::<Vec<_>>());
+    bus.shutdown().await.unwrap();
+}

@@ -86,7 +86,8 @@ impl Link {
         // Auto-recovery reconnects with backoff and re-declares what this connection declared
         // (exchanges, queues, bindings, consumers, qos, confirm mode).
         let properties = ConnectionProperties::default()
-            .with_connection_name("tidings".into())
+            // Named after the namespace, for `rabbitmqctl list_connections client_properties`.
+            .with_connection_name(format!("tidings {}", settings.namespace).into())
             .enable_auto_recover();
         let connect = Connection::connect(&settings.broker_url, properties);
         let connection = match tokio::time::timeout(settings.timeout, connect).await {
@@ -137,12 +138,16 @@ impl Link {
         match tokio::time::timeout(self.settings.timeout, call).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => Err(self.error(format!("refused to {what}: {error}"))),
-            Err(_) => Err(self.error(format!(
-                "did not answer within {} while asked to {what}; check that it is up and not \
-                 overloaded, or raise `timeout=` in the URL",
-                humantime::format_duration(self.settings.timeout)
-            ))),
+            Err(_) => Err(self.timed_out(what)),
         }
+    }
+
+    pub(crate) fn timed_out(&self, what: &str) -> Error {
+        self.error(format!(
+            "did not answer within {} while asked to {what}; check that it is up and not \
+             overloaded, or raise `timeout=` in the URL",
+            humantime::format_duration(self.settings.timeout)
+        ))
     }
 
     pub(crate) fn error(&self, problem: String) -> Error {

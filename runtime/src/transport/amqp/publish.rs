@@ -64,25 +64,43 @@ impl Link {
         properties: BasicProperties,
         body: &[u8],
     ) -> Result<Stored> {
-        let channel = self.publishing().await?;
         let what = format!("publish to `{exchange}`");
         let options = BasicPublishOptions {
             mandatory: !routing_key.is_empty(),
             ..BasicPublishOptions::default()
         };
-        let sent = channel.basic_publish(
-            short(exchange)?,
-            short(routing_key)?,
-            options,
-            body,
-            properties,
-        );
-        let confirm = self.call(&what, sent).await?;
-        Ok(match self.call(&what, confirm).await? {
-            Confirmation::Ack(Some(_)) => Stored::Unroutable,
-            Confirmation::Ack(None) | Confirmation::NotRequested => Stored::Yes,
-            Confirmation::Nack(_) => Stored::Refused,
-        })
+        let (exchange, routing_key) = (short(exchange)?, short(routing_key)?);
+        loop {
+            let channel = self.publishing().await?;
+            let publish = async {
+                let sent = channel.basic_publish(
+                    exchange.clone(),
+                    routing_key.clone(),
+                    options,
+                    body,
+                    properties.clone(),
+                );
+                sent.await?.await
+            };
+            let error = match tokio::time::timeout(self.settings.timeout, publish).await {
+                Ok(Ok(Confirmation::Ack(Some(_)))) => return Ok(Stored::Unroutable),
+                Ok(Ok(Confirmation::Ack(None) | Confirmation::NotRequested)) => {
+                    return Ok(Stored::Yes);
+                }
+                Ok(Ok(Confirmation::Nack(_))) => return Ok(Stored::Refused),
+                Ok(Err(error)) => error,
+                Err(_) => return Err(self.timed_out(&what)),
+            };
+            // The connection was lost: lapin reconnects and re-declares; publish again once it
+            // is back (the broker may then hold two copies: at-least-once).
+            match tokio::time::timeout(self.settings.timeout, channel.wait_for_recovery(error))
+                .await
+            {
+                Ok(Ok(())) => continue,
+                Ok(Err(error)) => return Err(self.error(format!("refused to {what}: {error}"))),
+                Err(_) => return Err(self.timed_out(&what)),
+            }
+        }
     }
 
     /// Publishes, waiting while a queue refuses it for being full.
