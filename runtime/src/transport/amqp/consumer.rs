@@ -185,17 +185,18 @@ impl ConsumerState {
             Ok(envelope) => envelope,
             Err(error) => return self.unreadable(message, error).await,
         };
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        self.held
+            .lock()
+            .expect("held lock")
+            .insert(seq, message.acker);
+        // Held first, then no longer on its way back: `wait_idle` always sees one of the two.
         if let Some(attempt) = retried {
             self.retrying
                 .lock()
                 .expect("retrying lock")
                 .remove(&(envelope.id, attempt));
         }
-        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
-        self.held
-            .lock()
-            .expect("held lock")
-            .insert(seq, message.acker);
         let (meta, payload) = Meta::from_envelope(envelope);
         self.dispatch(Delivery {
             meta,
@@ -262,8 +263,15 @@ impl ConsumerState {
         }
     }
 
-    fn take_acker(&self, seq: u64) -> Option<Acker> {
-        self.held.lock().expect("held lock").remove(&seq)
+    /// The acker of a held delivery. It stays held until [`forget`](Self::forget), after its
+    /// outcome is carried out: until then `wait_idle` must see it, for a retry or dead letter
+    /// on its way is in no queue yet.
+    fn acker(&self, seq: u64) -> Option<Acker> {
+        self.held.lock().expect("held lock").get(&seq).cloned()
+    }
+
+    fn forget(&self, seq: u64) {
+        self.held.lock().expect("held lock").remove(&seq);
     }
 
     async fn acknowledge(&self, acker: &Acker) {
@@ -375,8 +383,9 @@ impl Consumer for AmqpConsumer {
         let key = delivery.meta.key_hash;
         match outcome {
             Outcome::Handled => {
-                if let Some(acker) = state.take_acker(delivery.seq) {
+                if let Some(acker) = state.acker(delivery.seq) {
                     state.acknowledge(&acker).await;
+                    state.forget(delivery.seq);
                 }
                 state.release(key);
             }
@@ -392,7 +401,7 @@ impl Consumer for AmqpConsumer {
                 });
             }
             Outcome::Retry { delay } => {
-                let Some(acker) = state.take_acker(delivery.seq) else {
+                let Some(acker) = state.acker(delivery.seq) else {
                     return;
                 };
                 match state.schedule_retry(&delivery, delay).await {
@@ -405,9 +414,10 @@ impl Consumer for AmqpConsumer {
                         state.requeue(&acker).await;
                     }
                 }
+                state.forget(delivery.seq);
             }
             Outcome::DeadLettered(letter) => {
-                if let Some(acker) = state.take_acker(delivery.seq) {
+                if let Some(acker) = state.acker(delivery.seq) {
                     match dead_letters::store(&state.link, &letter).await {
                         Ok(()) => state.acknowledge(&acker).await,
                         Err(error) => {
@@ -415,6 +425,7 @@ impl Consumer for AmqpConsumer {
                             state.requeue(&acker).await;
                         }
                     }
+                    state.forget(delivery.seq);
                 }
                 state.release(key);
             }
