@@ -129,6 +129,10 @@ impl BusBuilder {
             Kind::Durable { .. } => {
                 AnyTransport::Local(LocalTransport(memory::open(&kind, self.queue_capacity)?))
             }
+            #[cfg(feature = "nats")]
+            Kind::Nats(config) => AnyTransport::Nats(
+                transport::nats::NatsTransport::connect(config, self.queue_capacity).await?,
+            ),
         };
         if let Err(problems) = check_capabilities(&subscribers, transport.capabilities()) {
             transport.close(&[]).await?;

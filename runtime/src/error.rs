@@ -52,6 +52,20 @@ pub enum Error {
         message: String,
     },
 
+    /// A broker could not be reached, or refused or timed out an operation.
+    #[error(
+        "the broker at `{url}` failed to {action}: {message}; check that it is running and \
+         reachable from here"
+    )]
+    Broker {
+        /// The broker's URL.
+        url: String,
+        /// What the bus was doing.
+        action: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+
     /// A dead letter belongs to a subscriber this bus does not run.
     #[error(
         "dead letter {id} belongs to subscriber `{subscriber}`, which this bus does not run; replay \

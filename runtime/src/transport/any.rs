@@ -13,18 +13,28 @@ use crate::subscriber::Subscriber;
 pub(crate) enum AnyTransport {
     /// `memory://` and `file://`.
     Local(LocalTransport),
+    #[cfg(feature = "nats")]
+    Nats(super::nats::NatsTransport),
 }
 
 #[derive(Clone)]
 pub(crate) enum AnyConsumer {
     Local(LocalConsumer),
+    #[cfg(feature = "nats")]
+    Nats(super::nats::NatsConsumer),
 }
 
-/// Runs `$call` on whichever transport (or consumer) `$self` holds.
+/// Runs `$call` on whichever transport (or consumer) `$self` holds, re-wrapping a result in
+/// `$wrap` (the same variant) where one is given.
 macro_rules! forward {
     ($self:expr, $inner:ident => $call:expr) => {
+        forward!($self, $inner => $call, |x| x)
+    };
+    ($self:expr, $inner:ident => $call:expr, $wrap:expr) => {
         match $self {
             Self::Local($inner) => $call,
+            #[cfg(feature = "nats")]
+            Self::Nats($inner) => $call,
         }
     };
 }
@@ -37,7 +47,17 @@ impl Transport for AnyTransport {
     }
 
     async fn subscribe(&self, subscriber: &Subscriber, workers: usize) -> Result<AnyConsumer> {
-        forward!(self, t => t.subscribe(subscriber, workers).await.map(AnyConsumer::Local))
+        match self {
+            Self::Local(t) => t
+                .subscribe(subscriber, workers)
+                .await
+                .map(AnyConsumer::Local),
+            #[cfg(feature = "nats")]
+            Self::Nats(t) => t
+                .subscribe(subscriber, workers)
+                .await
+                .map(AnyConsumer::Nats),
+        }
     }
 
     async fn publish(&self, outgoing: Outgoing<'_>) -> Result<()> {
@@ -65,15 +85,30 @@ impl Transport for AnyTransport {
     }
 
     async fn close(&self, consumers: &[AnyConsumer]) -> Result<usize> {
-        forward!(self, t => {
-            let mine: Vec<_> = consumers
-                .iter()
-                .map(|consumer| match consumer {
-                    AnyConsumer::Local(consumer) => consumer.clone(),
-                })
-                .collect();
-            t.close(&mine).await
-        })
+        match self {
+            Self::Local(t) => {
+                let mine: Vec<_> = consumers
+                    .iter()
+                    .filter_map(|consumer| match consumer {
+                        AnyConsumer::Local(consumer) => Some(consumer.clone()),
+                        #[allow(unreachable_patterns)]
+                        _ => None,
+                    })
+                    .collect();
+                t.close(&mine).await
+            }
+            #[cfg(feature = "nats")]
+            Self::Nats(t) => {
+                let mine: Vec<_> = consumers
+                    .iter()
+                    .filter_map(|consumer| match consumer {
+                        AnyConsumer::Nats(consumer) => Some(consumer.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                t.close(&mine).await
+            }
+        }
     }
 }
 

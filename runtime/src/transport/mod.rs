@@ -17,6 +17,8 @@ pub(crate) mod durable;
 #[path = "durable_disabled.rs"]
 pub(crate) mod durable;
 pub(crate) mod memory;
+#[cfg(feature = "nats")]
+pub(crate) mod nats;
 mod outgoing;
 
 pub(crate) use any::{AnyConsumer, AnyTransport};
@@ -34,9 +36,11 @@ pub(crate) enum Kind {
         path: std::path::PathBuf,
         sync: durable::SyncMode,
     },
+    #[cfg(feature = "nats")]
+    Nats(nats::Config),
 }
 
-const PLANNED: [&str; 4] = ["nats", "amqp", "redis", "postgres"];
+const PLANNED: [&str; 3] = ["amqp", "redis", "postgres"];
 
 /// Parses a bus URL into the transport it names.
 pub(crate) fn parse_url(url: &str) -> Result<Kind, Error> {
@@ -49,6 +53,14 @@ pub(crate) fn parse_url(url: &str) -> Result<Kind, Error> {
         Some("file") => Err(Error::UnsupportedUrl {
             url: url.to_owned(),
             hint: "this build has no `file://` transport: enable tidings' `durable` feature"
+                .to_owned(),
+        }),
+        #[cfg(feature = "nats")]
+        Some("nats") => nats::parse(url).map(Kind::Nats),
+        #[cfg(not(feature = "nats"))]
+        Some("nats") => Err(Error::UnsupportedUrl {
+            url: url.to_owned(),
+            hint: "this build has no `nats://` transport: enable tidings' `nats` feature"
                 .to_owned(),
         }),
         Some(scheme) if PLANNED.contains(&scheme) => Err(Error::UnsupportedUrl {

@@ -30,6 +30,8 @@ pub(crate) fn open(kind: &Kind, capacity: usize) -> Result<Arc<LocalEngine>> {
                 .unwrap_or_else(|_| path.clone())
                 .display()
         ),
+        #[cfg(feature = "nats")]
+        Kind::Nats(_) => unreachable!("a broker is not an in-process engine"),
     };
     let mut open = lock();
     if let Some(engine) = open.get(&key).and_then(Weak::upgrade) {
@@ -45,6 +47,8 @@ pub(crate) fn open(kind: &Kind, capacity: usize) -> Result<Arc<LocalEngine>> {
             engine.recover(recovered);
             engine
         }
+        #[cfg(feature = "nats")]
+        Kind::Nats(_) => unreachable!("a broker is not an in-process engine"),
     });
     open.insert(key, Arc::downgrade(&engine));
     Ok(engine)
