@@ -97,7 +97,7 @@ async fn a_raw_malformed_message_is_dead_lettered_with_its_decode_error() {
         .await;
     let client = async_nats::connect(server()).await.unwrap();
     let js = async_nats::jetstream::new(client);
-    let subject = format!("{}.events.0.ping", backend.namespace);
+    let subject = format!("{}.events.0.test.ping", backend.namespace);
     js.publish(subject, "{not json".into())
         .await
         .unwrap()
@@ -116,10 +116,40 @@ async fn a_raw_malformed_message_is_dead_lettered_with_its_decode_error() {
     assert!(
         dead[0]
             .error
-            .starts_with("cannot decode `ping` payload as JSON"),
+            .starts_with("cannot decode `test.ping` payload as JSON"),
         "{}",
         dead[0].error
     );
     assert_eq!(dead[0].envelope.data, b"{not json");
     bus.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_urls_and_an_unreachable_server_say_what_to_do() {
+    for (url, expected) in [
+        ("nats://", "name the server"),
+        (
+            "nats://127.0.0.1:4222?colour=red",
+            "unknown option `colour=red`",
+        ),
+        (
+            "nats://127.0.0.1:4222?namespace=a.b",
+            "unknown option `namespace=a.b`",
+        ),
+        ("nats://127.0.0.1:4222?max_age=soon", "`max_age=soon`"),
+    ] {
+        let error = Bus::builder().url(url).build().await.unwrap_err();
+        assert!(error.to_string().contains(expected), "{url}: {error}");
+    }
+    // Nothing listens on port 1.
+    let error = Bus::builder()
+        .url("nats://127.0.0.1:1")
+        .build()
+        .await
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("the broker at `nats://127.0.0.1:1` failed to connect"),
+        "{message}"
+    );
 }

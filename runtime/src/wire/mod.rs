@@ -108,6 +108,7 @@ pub(crate) fn typed_cloudevent_json<E: Event>(
 }
 
 /// Milliseconds since the Unix epoch, the precision the wire and the stores keep.
+#[cfg_attr(not(any(feature = "durable", feature = "nats")), allow(dead_code))]
 pub(crate) fn millis(time: std::time::SystemTime) -> u64 {
     u64::try_from(
         time.duration_since(std::time::SystemTime::UNIX_EPOCH)
@@ -118,6 +119,7 @@ pub(crate) fn millis(time: std::time::SystemTime) -> u64 {
 }
 
 /// The inverse of [`millis`].
+#[cfg_attr(not(any(feature = "durable", feature = "nats")), allow(dead_code))]
 pub(crate) fn from_millis(millis: u64) -> std::time::SystemTime {
     std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(millis)
 }

@@ -71,6 +71,25 @@ impl Backlog {
         }
     }
 
+    /// What `consumer` (reading `filter`) had unfinished on the server when last read, plus
+    /// what this bus published for it since; `None` while a read is under way.
+    pub(crate) fn last_known(&self, consumer: &str, filter: &str) -> Option<u64> {
+        let snapshot = self.state.try_lock().ok()?;
+        let (_, unfinished) = snapshot.consumers.get(consumer)?;
+        Some(unfinished + snapshot.sent_since.get(filter).copied().unwrap_or(0))
+    }
+
+    /// Reads the backlogs now; returns what `consumers` have unfinished in all.
+    pub(crate) async fn unfinished(&self, shared: &Shared, consumers: &[String]) -> Result<u64> {
+        let mut snapshot = self.state.lock().await;
+        read(shared, &mut snapshot).await?;
+        Ok(consumers
+            .iter()
+            .filter_map(|name| snapshot.consumers.get(name))
+            .map(|(_, unfinished)| unfinished)
+            .sum())
+    }
+
     /// Whether these consumers have nothing pending or unacknowledged on the server.
     pub(crate) async fn all_done(&self, shared: &Shared, consumers: &[String]) -> Result<bool> {
         let mut snapshot = self.state.lock().await;

@@ -1,6 +1,11 @@
 //! A subscriber's durable pull consumer. A pump task pulls as many messages as its workers have
 //! room for (never more, so that nothing waits here long enough to outlive its ack deadline and
 //! the server can hand the rest to other instances), and the workers take them one at a time.
+//!
+//! An `ordered` subscriber has one consumer per partition instead, each allowed one
+//! unacknowledged message (`max_ack_pending = 1`): the server hands out a partition's next event
+//! only once the previous one is settled, and a message `nak`ed for a retry still counts as
+//! unacknowledged, so a failing key holds back its own partition only, across every instance.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,6 +18,7 @@ use async_nats::jetstream::{self, AckKind};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
+use super::names::PARTITIONS;
 use super::publish::{PREFIX, REPLAY_FOR, reserved};
 use super::{Shared, dead_letters, timed};
 use crate::dead_letter::Envelope;
@@ -34,8 +40,10 @@ pub(crate) struct NatsConsumer {
 
 struct Inner {
     shared: Arc<Shared>,
-    /// The durable consumer's name on the server.
-    pub(crate) name: String,
+    /// The durable consumer's name on the server (the first partition's, when ordered).
+    name: String,
+    /// Every server-side consumer with its filter: one, or one per partition when ordered.
+    consumers: Vec<(String, String)>,
     subscriber: Arc<str>,
     ready: tokio::sync::Mutex<mpsc::Receiver<(Delivery, Acker)>>,
     /// Acknowledgement handles of the deliveries workers hold, by stream sequence.
@@ -44,7 +52,7 @@ struct Inner {
     first_failed: Mutex<HashMap<u64, SystemTime>>,
     /// Pulled and not yet settled.
     outstanding: AtomicUsize,
-    pump: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    pumps: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl NatsConsumer {
@@ -53,50 +61,76 @@ impl NatsConsumer {
         subscriber: &Subscriber,
         workers: usize,
     ) -> Result<Self> {
-        let name = shared.names.consumer(subscriber.name());
-        let config = pull::Config {
-            durable_name: Some(name.clone()),
-            filter_subject: shared.names.filter(subscriber.event_name()),
-            ack_policy: AckPolicy::Explicit,
-            ack_wait: subscriber.options.timeout + ACK_MARGIN,
-            // Unlimited: the bus dead-letters after `retries`; a server-side limit would drop
-            // events silently instead.
-            max_deliver: -1,
-            // A new group starts with the events published from now on, as in memory.
-            deliver_policy: DeliverPolicy::New,
-            ..Default::default()
+        let base = shared.names.consumer(subscriber.name());
+        let event_name = subscriber.event_name();
+        let consumers: Vec<(String, String)> = if subscriber.options.ordered {
+            (0..PARTITIONS)
+                .map(|p| {
+                    (
+                        format!("{base}-p{p}"),
+                        shared.names.partition_filter(event_name, p),
+                    )
+                })
+                .collect()
+        } else {
+            vec![(base, shared.names.filter(event_name))]
         };
-        let consumer: PullConsumer = timed(
-            &shared.config,
-            "declare a consumer",
-            shared.events.get_or_create_consumer(&name, config),
-        )
-        .await?;
+        let mut pulls = Vec::with_capacity(consumers.len());
+        for (name, filter) in &consumers {
+            let config = pull::Config {
+                durable_name: Some(name.clone()),
+                filter_subject: filter.clone(),
+                ack_policy: AckPolicy::Explicit,
+                ack_wait: subscriber.options.timeout + ACK_MARGIN,
+                // Unlimited: the bus dead-letters after `retries`; a server-side limit would
+                // drop events silently instead.
+                max_deliver: -1,
+                max_ack_pending: if subscriber.options.ordered { 1 } else { 0 },
+                // A new group starts with the events published from now on, as in memory.
+                deliver_policy: DeliverPolicy::New,
+                ..Default::default()
+            };
+            let consumer: PullConsumer = timed(
+                &shared.config,
+                "declare a consumer",
+                shared.events.get_or_create_consumer(name, config),
+            )
+            .await?;
+            pulls.push(consumer);
+        }
         let (sender, receiver) = mpsc::channel(workers.max(1));
         let inner = Arc::new(Inner {
             shared,
-            name,
+            name: consumers[0].0.clone(),
+            consumers,
             subscriber: Arc::clone(&subscriber.name),
             ready: tokio::sync::Mutex::new(receiver),
             in_hand: Mutex::default(),
             first_failed: Mutex::default(),
             outstanding: AtomicUsize::new(0),
-            pump: Mutex::new(None),
+            pumps: Mutex::new(Vec::new()),
         });
-        let event_name = subscriber.event_name();
-        let pump = tokio::spawn(pump(consumer, sender, Arc::clone(&inner), event_name));
-        *inner.pump.lock().expect("pump lock") = Some(pump);
+        let pumps = pulls
+            .into_iter()
+            .map(|pull| tokio::spawn(pump(pull, sender.clone(), Arc::clone(&inner), event_name)))
+            .collect();
+        *inner.pumps.lock().expect("pumps lock") = pumps;
         Ok(NatsConsumer { inner })
     }
 
-    pub(crate) fn name(&self) -> &str {
-        &self.inner.name
+    /// The names of its consumers on the server.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
+        self.inner.consumers.iter().map(|(name, _)| name.as_str())
+    }
+
+    pub(crate) fn nothing_in_hand(&self) -> bool {
+        self.inner.outstanding.load(Ordering::SeqCst) == 0
     }
 
     /// Stops pulling and hands back what was pulled but not started, so other instances get
     /// it at once rather than after the ack deadline.
     pub(crate) async fn stop(&self) {
-        if let Some(pump) = self.inner.pump.lock().expect("pump lock").take() {
+        for pump in std::mem::take(&mut *self.inner.pumps.lock().expect("pumps lock")) {
             pump.abort();
         }
         let mut ready = self.inner.ready.lock().await;
@@ -287,7 +321,15 @@ impl Consumer for NatsConsumer {
         inner.outstanding.fetch_sub(1, Ordering::SeqCst);
     }
 
+    /// The group's backlog as the server last reported it, or at least what is in hand here.
     fn unfinished(&self) -> usize {
-        self.inner.outstanding.load(Ordering::SeqCst)
+        let inner = &self.inner;
+        let in_hand = inner.outstanding.load(Ordering::SeqCst);
+        let on_server: u64 = inner
+            .consumers
+            .iter()
+            .filter_map(|(name, filter)| inner.shared.backlog.last_known(name, filter))
+            .sum();
+        in_hand.max(usize::try_from(on_server).unwrap_or(usize::MAX))
     }
 }

@@ -171,7 +171,7 @@ impl crate::transport::Transport for NatsTransport {
     fn capabilities(&self) -> crate::transport::Capabilities {
         crate::transport::Capabilities {
             scheme: "nats://",
-            ordered: false,
+            ordered: true,
             max_retries: None,
             max_backoff: None,
             across_processes: true,
@@ -226,24 +226,30 @@ impl crate::transport::Transport for NatsTransport {
 
     async fn wait_idle(&self) {
         let consumers = self.consumers.lock().expect("consumers lock").clone();
-        let names: Vec<String> = consumers.iter().map(|c| c.name().to_owned()).collect();
-        let nothing_in_hand = || {
-            consumers
-                .iter()
-                .all(|consumer| crate::transport::Consumer::unfinished(consumer) == 0)
-        };
+        let names: Vec<String> = consumers
+            .iter()
+            .flat_map(NatsConsumer::names)
+            .map(str::to_owned)
+            .collect();
+        let nothing_in_hand = || consumers.iter().all(NatsConsumer::nothing_in_hand);
         backlog::wait_until_done(&self.shared, &names, nothing_in_hand).await;
     }
 
+    /// Stops pulling; what the bus's groups still have unfinished stays on the server for
+    /// other instances, or this one's next start, and is reported.
     async fn close(&self, consumers: &[NatsConsumer]) -> Result<usize> {
-        let mut unfinished = 0;
         for consumer in consumers {
             consumer.stop().await;
-            unfinished += crate::transport::Consumer::unfinished(consumer);
         }
         if let Err(error) = self.shared.client.flush().await {
             tracing::warn!(%error, "could not flush the NATS connection on close");
         }
-        Ok(unfinished)
+        let names: Vec<String> = consumers
+            .iter()
+            .flat_map(NatsConsumer::names)
+            .map(str::to_owned)
+            .collect();
+        let unfinished = self.shared.backlog.unfinished(&self.shared, &names).await?;
+        Ok(usize::try_from(unfinished).unwrap_or(usize::MAX))
     }
 }

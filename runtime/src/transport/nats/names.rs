@@ -47,6 +47,10 @@ impl Names {
         format!("{}.events.*.{event_name}", self.namespace)
     }
 
+    pub(crate) fn partition_filter(&self, event_name: &str, partition: u64) -> String {
+        format!("{}.events.{partition}.{event_name}", self.namespace)
+    }
+
     pub(crate) fn dead(&self, consumer: &str) -> String {
         format!("{}.dead.{consumer}", self.namespace)
     }
