@@ -75,14 +75,24 @@ async fn unknown_groups_and_urls_are_refused() {
         .unwrap_err();
     assert!(matches!(error, Error::UnsupportedUrl { .. }), "{error}");
     let error = Bus::builder()
-        .url("nats://127.0.0.1:4222")
+        .url("redis://127.0.0.1:6379")
         .build()
         .await
         .unwrap_err();
     assert!(
         error
             .to_string()
-            .contains("`nats://` transport is not available yet"),
+            .contains("`redis://` transport is not available yet"),
+        "{error}"
+    );
+    // A transport this build leaves out says which feature brings it.
+    let error = Bus::builder()
+        .url("nats://127.0.0.1:4222")
+        .build()
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("enable tidings' `nats` feature"),
         "{error}"
     );
     Bus::builder()

@@ -133,6 +133,10 @@ impl BusBuilder {
             Kind::Amqp(settings) => AnyTransport::Amqp(
                 transport::amqp::AmqpTransport::open(settings, self.queue_capacity).await?,
             ),
+            #[cfg(feature = "nats")]
+            Kind::Nats(config) => AnyTransport::Nats(
+                transport::nats::NatsTransport::connect(config, self.queue_capacity).await?,
+            ),
         };
         if let Err(problems) = check_capabilities(&subscribers, transport.capabilities()) {
             transport.close(&[]).await?;

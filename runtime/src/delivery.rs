@@ -46,6 +46,13 @@ impl<E: Event> SharedEvent for E {
 pub(crate) enum Payload {
     Shared(Arc<dyn SharedEvent>),
     Json(Arc<[u8]>),
+    /// A message whose envelope could not be read: handling it fails with this reason, so it
+    /// reaches a dead letter with why.
+    #[cfg_attr(not(any(feature = "nats", feature = "amqp")), allow(dead_code))]
+    Unreadable {
+        reason: Arc<str>,
+        bytes: Arc<[u8]>,
+    },
 }
 
 impl Payload {
@@ -55,7 +62,7 @@ impl Payload {
             Payload::Shared(event) => event
                 .to_json()
                 .unwrap_or_else(|e| format!("\"<unserializable: {e}>\"").into_bytes()),
-            Payload::Json(bytes) => bytes.to_vec(),
+            Payload::Json(bytes) | Payload::Unreadable { bytes, .. } => bytes.to_vec(),
         }
     }
 
@@ -75,6 +82,7 @@ impl Payload {
                 Err(_) => Self::from_json(&event.to_json().map_err(|e| e.to_string())?),
             },
             Payload::Json(bytes) => Self::from_json(bytes),
+            Payload::Unreadable { reason, .. } => Err(reason.to_string()),
         }
     }
 
@@ -90,7 +98,7 @@ impl Delivery {
     pub(crate) fn envelope(&self, event_type: &str, bus_source: &str) -> Envelope {
         let subject = match &self.payload {
             Payload::Shared(event) => event.subject(),
-            Payload::Json(_) => self
+            Payload::Json(_) | Payload::Unreadable { .. } => self
                 .meta
                 .extras
                 .as_ref()

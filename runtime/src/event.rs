@@ -1,7 +1,7 @@
 //! The [`Event`] trait, event identity and ordering keys.
 
 use std::fmt;
-use std::hash::{Hash, Hasher};
+use std::hash::Hash;
 use std::str::FromStr;
 
 use serde::de::DeserializeOwned;
@@ -52,20 +52,26 @@ pub enum Key<'a> {
 }
 
 impl Key<'_> {
-    /// A 64-bit hash of the key's text, stable within one build, used to find the key's lane.
+    /// A 64-bit hash of the key's text, used to find the key's lane and broker partition.
     /// Hashing the text (without allocating it) makes `42` and `"42"` one lane, as they are
-    /// once the key has travelled as a CloudEvents `subject`.
+    /// once the key has travelled as a CloudEvents `subject`. It is FNV-1a, the same in every
+    /// build and process, so publishers anywhere put a key in the same partition.
     pub fn hash64(&self) -> u64 {
-        struct Text(std::hash::DefaultHasher);
-        impl fmt::Write for Text {
-            fn write_str(&mut self, s: &str) -> fmt::Result {
-                self.0.write(s.as_bytes());
-                Ok(())
-            }
-        }
-        let mut text = Text(std::hash::DefaultHasher::new());
+        let mut text = Fnv1a(0xcbf2_9ce4_8422_2325);
         let _ = fmt::Write::write_fmt(&mut text, format_args!("{self}"));
-        text.0.finish()
+        text.0
+    }
+}
+
+/// FNV-1a over text written into it.
+pub(crate) struct Fnv1a(pub(crate) u64);
+
+impl fmt::Write for Fnv1a {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for byte in s.bytes() {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        Ok(())
     }
 }
 

@@ -18,6 +18,8 @@ pub(crate) enum AnyTransport {
     /// `amqp://`.
     #[cfg(feature = "amqp")]
     Amqp(AmqpTransport),
+    #[cfg(feature = "nats")]
+    Nats(super::nats::NatsTransport),
 }
 
 #[derive(Clone)]
@@ -25,15 +27,23 @@ pub(crate) enum AnyConsumer {
     Local(LocalConsumer),
     #[cfg(feature = "amqp")]
     Amqp(AmqpConsumer),
+    #[cfg(feature = "nats")]
+    Nats(super::nats::NatsConsumer),
 }
 
-/// Runs `$call` on whichever transport (or consumer) `$self` holds.
+/// Runs `$call` on whichever transport (or consumer) `$self` holds, re-wrapping a result in
+/// `$wrap` (the same variant) where one is given.
 macro_rules! forward {
     ($self:expr, $inner:ident => $call:expr) => {
+        forward!($self, $inner => $call, |x| x)
+    };
+    ($self:expr, $inner:ident => $call:expr, $wrap:expr) => {
         match $self {
             Self::Local($inner) => $call,
             #[cfg(feature = "amqp")]
             Self::Amqp($inner) => $call,
+            #[cfg(feature = "nats")]
+            Self::Nats($inner) => $call,
         }
     };
 }
@@ -70,6 +80,11 @@ impl Transport for AnyTransport {
                 .subscribe(subscriber, workers)
                 .await
                 .map(AnyConsumer::Amqp),
+            #[cfg(feature = "nats")]
+            Self::Nats(t) => t
+                .subscribe(subscriber, workers)
+                .await
+                .map(AnyConsumer::Nats),
         }
     }
 
@@ -102,6 +117,8 @@ impl Transport for AnyTransport {
             Self::Local(t) => t.close(&own!(consumers, Local)).await,
             #[cfg(feature = "amqp")]
             Self::Amqp(t) => t.close(&own!(consumers, Amqp)).await,
+            #[cfg(feature = "nats")]
+            Self::Nats(t) => t.close(&own!(consumers, Nats)).await,
         }
     }
 }

@@ -19,6 +19,8 @@ pub(crate) mod durable;
 #[path = "durable_disabled.rs"]
 pub(crate) mod durable;
 pub(crate) mod memory;
+#[cfg(feature = "nats")]
+pub(crate) mod nats;
 mod outgoing;
 
 pub(crate) use any::{AnyConsumer, AnyTransport};
@@ -39,9 +41,11 @@ pub(crate) enum Kind {
     /// `amqp://` (RabbitMQ), with tidings' own options parsed out of the query.
     #[cfg(feature = "amqp")]
     Amqp(amqp::Settings),
+    #[cfg(feature = "nats")]
+    Nats(nats::Config),
 }
 
-const PLANNED: [&str; 3] = ["nats", "redis", "postgres"];
+const PLANNED: [&str; 2] = ["redis", "postgres"];
 
 /// Parses a bus URL into the transport it names.
 pub(crate) fn parse_url(url: &str) -> Result<Kind, Error> {
@@ -64,6 +68,14 @@ pub(crate) fn parse_url(url: &str) -> Result<Kind, Error> {
             hint: "this build has no `amqp://` transport: enable tidings' `amqp` feature"
                 .to_owned(),
         }),
+        #[cfg(feature = "nats")]
+        Some("nats") => nats::parse(url).map(Kind::Nats),
+        #[cfg(not(feature = "nats"))]
+        Some("nats") => Err(Error::UnsupportedUrl {
+            url: url.to_owned(),
+            hint: "this build has no `nats://` transport: enable tidings' `nats` feature"
+                .to_owned(),
+        }),
         Some(scheme) if PLANNED.contains(&scheme) => Err(Error::UnsupportedUrl {
             url: url.to_owned(),
             hint: format!(
@@ -72,7 +84,7 @@ pub(crate) fn parse_url(url: &str) -> Result<Kind, Error> {
         }),
         _ => Err(Error::UnsupportedUrl {
             url: url.to_owned(),
-            hint: "expected `memory://`, `file://PATH` or `amqp://` (nats://, redis:// and \
+            hint: "expected `memory://`, `file://PATH`, `nats://` or `amqp://` (redis:// and \
                    postgres:// as they land)"
                 .to_owned(),
         }),

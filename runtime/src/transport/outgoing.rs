@@ -17,7 +17,9 @@ impl Outgoing<'_> {
                 })?;
                 (data, event.subject())
             }
-            Payload::Json(data) => (data.to_vec(), self.subject()),
+            Payload::Json(data) | Payload::Unreadable { bytes: data, .. } => {
+                (data.to_vec(), self.subject())
+            }
         };
         Ok(self
             .meta
@@ -43,7 +45,9 @@ impl Outgoing<'_> {
                         source,
                     })
             }
-            Payload::Json(_) => Ok(self.to_envelope()?.to_cloudevent_json()),
+            Payload::Json(_) | Payload::Unreadable { .. } => {
+                Ok(self.to_envelope()?.to_cloudevent_json())
+            }
         }
     }
 }

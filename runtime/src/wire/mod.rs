@@ -107,6 +107,23 @@ pub(crate) fn typed_cloudevent_json<E: Event>(
     })
 }
 
+/// Milliseconds since the Unix epoch, the precision the wire and the stores keep.
+#[cfg_attr(not(any(feature = "durable", feature = "nats")), allow(dead_code))]
+pub(crate) fn millis(time: std::time::SystemTime) -> u64 {
+    u64::try_from(
+        time.duration_since(std::time::SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis(),
+    )
+    .unwrap_or(u64::MAX)
+}
+
+/// The inverse of [`millis`].
+#[cfg_attr(not(any(feature = "durable", feature = "nats")), allow(dead_code))]
+pub(crate) fn from_millis(millis: u64) -> std::time::SystemTime {
+    std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(millis)
+}
+
 /// A malformed CloudEvents document.
 #[derive(Debug, thiserror::Error)]
 #[error("not a CloudEvents 1.0 JSON envelope: {0}")]
@@ -171,24 +188,9 @@ impl Envelope {
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, SystemTime};
+    use std::time::SystemTime;
 
     use super::*;
-
-    /// Milliseconds since the Unix epoch, the precision the wire keeps.
-    fn unix_millis(time: SystemTime) -> u64 {
-        u64::try_from(
-            time.duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_millis(),
-        )
-        .unwrap_or(u64::MAX)
-    }
-
-    /// The inverse of [`unix_millis`].
-    fn from_unix_millis(millis: u64) -> SystemTime {
-        SystemTime::UNIX_EPOCH + Duration::from_millis(millis)
-    }
 
     fn sample(data: &[u8]) -> Envelope {
         let mut envelope = Envelope::new("orders.placed", data.to_vec())
@@ -198,7 +200,7 @@ mod tests {
         envelope.source = "order-service".to_owned();
         envelope.correlation_id = Some(EventId::new());
         // The wire keeps milliseconds.
-        envelope.time = from_unix_millis(unix_millis(envelope.time));
+        envelope.time = from_millis(millis(envelope.time));
         envelope
     }
 
@@ -226,7 +228,7 @@ mod tests {
             order_id: u64,
         }
         let lineage = crate::bus::Lineage::default();
-        let time = from_unix_millis(unix_millis(SystemTime::now()));
+        let time = from_millis(millis(SystemTime::now()));
         let meta = Meta::new(EventId::new(), time, 3, lineage, None);
         let wire = typed_cloudevent_json(&Placed { order_id: 42 }, &meta, "shop").unwrap();
         let envelope = Envelope::from_cloudevent_json(&wire).unwrap();

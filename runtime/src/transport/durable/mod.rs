@@ -25,6 +25,7 @@ pub(crate) use writer::SyncMode;
 use crate::dead_letter::{DeadLetter, DeadLetterId, Envelope};
 use crate::error::{Error, Result};
 use crate::wire::WireError;
+pub(crate) use crate::wire::{from_millis, millis};
 
 /// What a reopened store still holds.
 pub(crate) struct Recovered {
@@ -253,17 +254,4 @@ impl StoredLetter {
             last_failed_at: from_millis(self.last_failed_ms),
         })
     }
-}
-
-pub(crate) fn millis(time: SystemTime) -> u64 {
-    u64::try_from(
-        time.duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis(),
-    )
-    .unwrap_or(u64::MAX)
-}
-
-pub(crate) fn from_millis(millis: u64) -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_millis(millis)
 }

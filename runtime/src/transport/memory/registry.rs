@@ -31,7 +31,9 @@ pub(crate) fn open(kind: &Kind, capacity: usize) -> Result<Arc<LocalEngine>> {
                 .display()
         ),
         #[cfg(feature = "amqp")]
-        Kind::Amqp(_) => unreachable!("brokers have transports of their own"),
+        Kind::Amqp(_) => unreachable!("a broker is not an in-process engine"),
+        #[cfg(feature = "nats")]
+        Kind::Nats(_) => unreachable!("a broker is not an in-process engine"),
     };
     let mut open = lock();
     if let Some(engine) = open.get(&key).and_then(Weak::upgrade) {
@@ -48,7 +50,9 @@ pub(crate) fn open(kind: &Kind, capacity: usize) -> Result<Arc<LocalEngine>> {
             engine
         }
         #[cfg(feature = "amqp")]
-        Kind::Amqp(_) => unreachable!("brokers have transports of their own"),
+        Kind::Amqp(_) => unreachable!("a broker is not an in-process engine"),
+        #[cfg(feature = "nats")]
+        Kind::Nats(_) => unreachable!("a broker is not an in-process engine"),
     });
     open.insert(key, Arc::downgrade(&engine));
     Ok(engine)

@@ -1,0 +1,335 @@
+//! A subscriber's durable pull consumer. A pump task pulls as many messages as its workers have
+//! room for (never more, so that nothing waits here long enough to outlive its ack deadline and
+//! the server can hand the rest to other instances), and the workers take them one at a time.
+//!
+//! An `ordered` subscriber has one consumer per partition instead, each allowed one
+//! unacknowledged message (`max_ack_pending = 1`): the server hands out a partition's next event
+//! only once the previous one is settled, and a message `nak`ed for a retry still counts as
+//! unacknowledged, so a failing key holds back its own partition only, across every instance.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
+use async_nats::jetstream::message::Acker;
+use async_nats::jetstream::{self, AckKind};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use super::names::PARTITIONS;
+use super::publish::{PREFIX, REPLAY_FOR, reserved};
+use super::{Shared, dead_letters, timed};
+use crate::dead_letter::Envelope;
+use crate::delivery::{Delivery, Meta, Payload};
+use crate::error::Result;
+use crate::subscriber::Subscriber;
+use crate::transport::{Consumer, Outcome};
+
+/// How long one pull waits on the server for messages before asking again.
+const PULL_WAIT: Duration = Duration::from_millis(500);
+/// How long a message may stay unacknowledged beyond the subscriber's attempt timeout before
+/// the server gives it to another instance.
+const ACK_MARGIN: Duration = Duration::from_secs(30);
+
+#[derive(Clone)]
+pub(crate) struct NatsConsumer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    /// The durable consumer's name on the server (the first partition's, when ordered).
+    name: String,
+    /// Every server-side consumer with its filter: one, or one per partition when ordered.
+    consumers: Vec<(String, String)>,
+    subscriber: Arc<str>,
+    ready: tokio::sync::Mutex<mpsc::Receiver<(Delivery, Acker)>>,
+    /// Acknowledgement handles of the deliveries workers hold, by stream sequence.
+    in_hand: Mutex<HashMap<u64, Acker>>,
+    /// When each retried delivery first failed: the server keeps only the delivery count.
+    first_failed: Mutex<HashMap<u64, SystemTime>>,
+    /// Pulled and not yet settled.
+    outstanding: AtomicUsize,
+    pumps: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl NatsConsumer {
+    pub(crate) async fn open(
+        shared: Arc<Shared>,
+        subscriber: &Subscriber,
+        workers: usize,
+    ) -> Result<Self> {
+        let base = shared.names.consumer(subscriber.name());
+        let event_name = subscriber.event_name();
+        let consumers: Vec<(String, String)> = if subscriber.options.ordered {
+            (0..PARTITIONS)
+                .map(|p| {
+                    (
+                        format!("{base}-p{p}"),
+                        shared.names.partition_filter(event_name, p),
+                    )
+                })
+                .collect()
+        } else {
+            vec![(base, shared.names.filter(event_name))]
+        };
+        let mut pulls = Vec::with_capacity(consumers.len());
+        for (name, filter) in &consumers {
+            let config = pull::Config {
+                durable_name: Some(name.clone()),
+                filter_subject: filter.clone(),
+                ack_policy: AckPolicy::Explicit,
+                ack_wait: subscriber.options.timeout + ACK_MARGIN,
+                // Unlimited: the bus dead-letters after `retries`; a server-side limit would
+                // drop events silently instead.
+                max_deliver: -1,
+                max_ack_pending: if subscriber.options.ordered { 1 } else { 0 },
+                // A new group starts with the events published from now on, as in memory.
+                deliver_policy: DeliverPolicy::New,
+                ..Default::default()
+            };
+            let consumer: PullConsumer = timed(
+                &shared.config,
+                "declare a consumer",
+                shared.events.get_or_create_consumer(name, config),
+            )
+            .await?;
+            pulls.push(consumer);
+        }
+        let (sender, receiver) = mpsc::channel(workers.max(1));
+        let inner = Arc::new(Inner {
+            shared,
+            name: consumers[0].0.clone(),
+            consumers,
+            subscriber: Arc::clone(&subscriber.name),
+            ready: tokio::sync::Mutex::new(receiver),
+            in_hand: Mutex::default(),
+            first_failed: Mutex::default(),
+            outstanding: AtomicUsize::new(0),
+            pumps: Mutex::new(Vec::new()),
+        });
+        let pumps = pulls
+            .into_iter()
+            .map(|pull| tokio::spawn(pump(pull, sender.clone(), Arc::clone(&inner), event_name)))
+            .collect();
+        *inner.pumps.lock().expect("pumps lock") = pumps;
+        Ok(NatsConsumer { inner })
+    }
+
+    /// The names of its consumers on the server.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
+        self.inner.consumers.iter().map(|(name, _)| name.as_str())
+    }
+
+    pub(crate) fn nothing_in_hand(&self) -> bool {
+        self.inner.outstanding.load(Ordering::SeqCst) == 0
+    }
+
+    /// Stops pulling and hands back what was pulled but not started, so other instances get
+    /// it at once rather than after the ack deadline.
+    pub(crate) async fn stop(&self) {
+        for pump in std::mem::take(&mut *self.inner.pumps.lock().expect("pumps lock")) {
+            pump.abort();
+        }
+        let mut ready = self.inner.ready.lock().await;
+        ready.close();
+        while let Some((_, acker)) = ready.recv().await {
+            let _ = acker.ack_with(AckKind::Nak(None)).await;
+            self.inner.outstanding.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+async fn pump(
+    consumer: PullConsumer,
+    sender: mpsc::Sender<(Delivery, Acker)>,
+    inner: Arc<Inner>,
+    event_name: &'static str,
+) {
+    loop {
+        // Wait for room, then pull as much as there is room for.
+        let Ok(permit) = sender.reserve().await else {
+            return;
+        };
+        drop(permit);
+        let room = sender.capacity();
+        let pulled = consumer
+            .fetch()
+            .max_messages(room)
+            .expires(PULL_WAIT)
+            .messages()
+            .await;
+        let mut batch = match pulled {
+            Ok(batch) => batch,
+            Err(error) => {
+                tracing::warn!(consumer = inner.name, %error, "pull failed; retrying");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
+        while let Some(message) = batch.next().await {
+            match message {
+                Ok(message) => {
+                    if let Some(item) = inner.receive(message, event_name).await {
+                        inner.outstanding.fetch_add(1, Ordering::SeqCst);
+                        if sender.send(item).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(error) => tracing::warn!(consumer = inner.name, %error, "pull interrupted"),
+            }
+        }
+    }
+}
+
+impl Inner {
+    /// The delivery a message carries; `None` for one that is not for this subscriber (a
+    /// replay for another), which is acknowledged and skipped.
+    async fn receive(
+        &self,
+        message: jetstream::Message,
+        event_name: &'static str,
+    ) -> Option<(Delivery, Acker)> {
+        let (attempt, sequence) = match message.info() {
+            Ok(info) => (
+                u32::try_from(info.delivered).unwrap_or(u32::MAX),
+                info.stream_sequence,
+            ),
+            Err(error) => {
+                tracing::error!(consumer = self.name, %error, "a message without delivery info; skipped");
+                return None;
+            }
+        };
+        let (message, acker) = message.split();
+        let headers: Vec<(&str, &str)> = message
+            .headers
+            .iter()
+            .flat_map(|headers| headers.iter())
+            .flat_map(|(name, values)| values.iter().map(move |v| (name.as_ref(), v.as_str())))
+            .collect();
+        let replay_for = headers.iter().find(|(name, _)| *name == REPLAY_FOR);
+        if replay_for.is_some_and(|(_, subscriber)| *subscriber != &*self.subscriber) {
+            let _ = acker.ack().await;
+            return None;
+        }
+        let content_type = headers
+            .iter()
+            .find(|(name, _)| *name == "content-type")
+            .map(|(_, value)| *value);
+        let envelope = Envelope::from_message(
+            headers.iter().copied(),
+            PREFIX,
+            content_type,
+            &message.payload,
+            event_name,
+            reserved,
+        );
+        let (meta, payload) = match envelope {
+            Ok(envelope) => Meta::from_envelope(envelope),
+            Err(error) => {
+                let bytes: Arc<[u8]> = message.payload.to_vec().into();
+                let (meta, _) = Meta::from_envelope(Envelope::new(event_name, bytes.to_vec()));
+                let reason = error.to_string().into();
+                (meta, Payload::Unreadable { reason, bytes })
+            }
+        };
+        let first_failed_at = self
+            .first_failed
+            .lock()
+            .expect("lock")
+            .get(&sequence)
+            .copied();
+        let delivery = Delivery {
+            meta,
+            payload,
+            attempt,
+            first_failed_at,
+            seq: sequence,
+        };
+        Some((delivery, acker))
+    }
+
+    async fn acknowledge(&self, acker: &Acker, kind: AckKind, sequence: u64) {
+        let done = timed(
+            &self.shared.config,
+            "acknowledge",
+            acker.double_ack_with(kind),
+        )
+        .await;
+        if let Err(error) = done {
+            // The server will deliver it again: at least once, never lost.
+            tracing::warn!(consumer = self.name, sequence, %error, "acknowledgement not confirmed");
+        }
+    }
+}
+
+impl Consumer for NatsConsumer {
+    async fn fetch(&self, batch: &mut VecDeque<Delivery>) {
+        let next = self.inner.ready.lock().await.recv().await;
+        match next {
+            Some((delivery, acker)) => {
+                self.inner
+                    .in_hand
+                    .lock()
+                    .expect("lock")
+                    .insert(delivery.seq, acker);
+                batch.push_back(delivery);
+            }
+            // Stopped: the bus is aborting its workers.
+            None => std::future::pending().await,
+        }
+    }
+
+    async fn settle(&self, delivery: Delivery, outcome: Outcome) {
+        let inner = &self.inner;
+        let sequence = delivery.seq;
+        let Some(acker) = inner.in_hand.lock().expect("lock").remove(&sequence) else {
+            return;
+        };
+        match outcome {
+            Outcome::Handled => {
+                inner.first_failed.lock().expect("lock").remove(&sequence);
+                inner.acknowledge(&acker, AckKind::Ack, sequence).await;
+            }
+            Outcome::Retry { delay } => {
+                let first = delivery.first_failed_at.unwrap_or_else(SystemTime::now);
+                inner
+                    .first_failed
+                    .lock()
+                    .expect("lock")
+                    .insert(sequence, first);
+                inner
+                    .acknowledge(&acker, AckKind::Nak(Some(delay)), sequence)
+                    .await;
+            }
+            Outcome::DeadLettered(letter) => {
+                inner.first_failed.lock().expect("lock").remove(&sequence);
+                match dead_letters::keep(&inner.shared, &inner.name, &letter).await {
+                    // Stored: now the original may go.
+                    Ok(()) => inner.acknowledge(&acker, AckKind::Term, sequence).await,
+                    Err(error) => {
+                        tracing::error!(consumer = inner.name, %error, "cannot store a dead letter; the event will be delivered again");
+                        let retry = AckKind::Nak(Some(Duration::from_secs(1)));
+                        inner.acknowledge(&acker, retry, sequence).await;
+                    }
+                }
+            }
+        }
+        inner.outstanding.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// The group's backlog as the server last reported it, or at least what is in hand here.
+    fn unfinished(&self) -> usize {
+        let inner = &self.inner;
+        let in_hand = inner.outstanding.load(Ordering::SeqCst);
+        let on_server: u64 = inner
+            .consumers
+            .iter()
+            .filter_map(|(name, filter)| inner.shared.backlog.last_known(name, filter))
+            .sum();
+        in_hand.max(usize::try_from(on_server).unwrap_or(usize::MAX))
+    }
+}

@@ -1,0 +1,145 @@
+//! Dead letters on NATS: one message per letter in the namespace's dead-letter stream, its
+//! body the letter as JSON (the error may span lines, which headers cannot carry).
+
+use async_nats::jetstream::stream::RawMessageErrorKind;
+use serde::{Deserialize, Serialize};
+
+use super::publish::{self, REPLAY_FOR};
+use super::{Shared, timed};
+use crate::dead_letter::{DeadLetter, DeadLetterId, Envelope};
+use crate::error::{Error, Result};
+use crate::wire::{from_millis, millis};
+
+#[derive(Serialize, Deserialize)]
+struct Letter {
+    id: DeadLetterId,
+    subscriber: String,
+    group: String,
+    event_name: String,
+    error: String,
+    attempts: u32,
+    first_failed_ms: u64,
+    last_failed_ms: u64,
+    /// The event as a structured CloudEvents document.
+    envelope: Box<serde_json::value::RawValue>,
+}
+
+/// Stores a dead letter; returns once the stream has it.
+pub(crate) async fn keep(shared: &Shared, consumer: &str, letter: &DeadLetter) -> Result<()> {
+    let envelope =
+        String::from_utf8(letter.envelope.to_cloudevent_json()).expect("CloudEvents JSON is UTF-8");
+    let body = Letter {
+        id: letter.id,
+        subscriber: letter.subscriber.clone(),
+        group: letter.group.clone(),
+        event_name: letter.event_name.clone(),
+        error: letter.error.clone(),
+        attempts: letter.attempts,
+        first_failed_ms: millis(letter.first_failed_at),
+        last_failed_ms: millis(letter.last_failed_at),
+        envelope: serde_json::value::RawValue::from_string(envelope)
+            .expect("CloudEvents JSON is JSON"),
+    };
+    let body = serde_json::to_vec(&body).expect("a dead letter serializes");
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert(
+        async_nats::header::NATS_MESSAGE_ID,
+        letter.id.to_string().as_str(),
+    );
+    let ack = timed(
+        &shared.config,
+        "store a dead letter",
+        shared
+            .js
+            .publish_with_headers(shared.names.dead(consumer), headers, body.into()),
+    )
+    .await?;
+    timed(&shared.config, "confirm a dead letter", ack.into_future()).await?;
+    Ok(())
+}
+
+/// Every dead letter with its place in the stream, oldest first.
+pub(crate) async fn all(shared: &Shared) -> Result<Vec<(u64, DeadLetter)>> {
+    let mut letters = Vec::new();
+    let mut next = 1;
+    loop {
+        let found = tokio::time::timeout(
+            super::CALL_TIMEOUT,
+            shared
+                .dead
+                .get_first_raw_message_by_subject(shared.names.all_dead(), next),
+        )
+        .await;
+        let message = match found {
+            Ok(Ok(message)) => message,
+            Ok(Err(error)) if error.kind() == RawMessageErrorKind::NoMessageFound => break,
+            Ok(Err(error)) => return Err(failed(shared, error.to_string())),
+            Err(_) => return Err(failed(shared, "no answer".to_owned())),
+        };
+        next = message.sequence + 1;
+        match read(&message.payload) {
+            Ok(letter) => letters.push((message.sequence, letter)),
+            Err(error) => tracing::error!(
+                sequence = message.sequence, %error,
+                "a message in the dead-letter stream is not a dead letter; it stays there"
+            ),
+        }
+    }
+    Ok(letters)
+}
+
+fn read(body: &[u8]) -> std::result::Result<DeadLetter, String> {
+    let letter: Letter = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    Ok(DeadLetter {
+        id: letter.id,
+        subscriber: letter.subscriber,
+        group: letter.group,
+        event_name: letter.event_name,
+        error: letter.error,
+        attempts: letter.attempts,
+        first_failed_at: from_millis(letter.first_failed_ms),
+        last_failed_at: from_millis(letter.last_failed_ms),
+        envelope: Envelope::from_cloudevent_json(letter.envelope.get().as_bytes())
+            .map_err(|e| e.to_string())?,
+    })
+}
+
+pub(crate) async fn find(shared: &Shared, id: &DeadLetterId) -> Result<(u64, DeadLetter)> {
+    all(shared)
+        .await?
+        .into_iter()
+        .find(|(_, letter)| letter.id == *id)
+        .ok_or(Error::DeadLetterNotFound(*id))
+}
+
+/// Publishes the letter's event again, marked for its subscriber only, then removes the letter.
+pub(crate) async fn replay(shared: &Shared, id: &DeadLetterId) -> Result<()> {
+    let (sequence, letter) = find(shared, id).await?;
+    let key_hash = letter
+        .envelope
+        .subject
+        .as_deref()
+        .map(|subject| crate::Key::Str(subject).hash64());
+    let subject = shared.names.event(&letter.event_name, key_hash);
+    let message_id = format!("replay-{id}");
+    let extra = [(REPLAY_FOR, letter.subscriber.as_str())];
+    publish::store(shared, subject, &letter.envelope, &message_id, &extra).await?;
+    remove(shared, sequence).await
+}
+
+pub(crate) async fn remove(shared: &Shared, sequence: u64) -> Result<()> {
+    timed(
+        &shared.config,
+        "remove a dead letter",
+        shared.dead.delete_message(sequence),
+    )
+    .await?;
+    Ok(())
+}
+
+fn failed(shared: &Shared, message: String) -> Error {
+    Error::Broker {
+        url: shared.config.url.clone(),
+        problem: format!("failed to read the dead letters: {message}"),
+    }
+}

@@ -1,0 +1,75 @@
+//! Where things live on the server, all under one namespace (`?namespace=NAME`, default
+//! `tidings`), so that several applications, or test runs, share a server without meeting.
+//!
+//! Events go to `{ns}.events.{partition}.{event name}`: the partition (from the key) comes
+//! before the name, so a consumer's filter `{ns}.events.*.{name}` matches that name exactly even
+//! though names contain dots.
+
+use std::fmt::Write;
+
+use crate::event::Fnv1a;
+
+/// Partitions an event subject carries: per-key order holds within one.
+pub(crate) const PARTITIONS: u64 = 16;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Names {
+    namespace: String,
+}
+
+impl Names {
+    pub(crate) fn new(namespace: String) -> Self {
+        Names { namespace }
+    }
+
+    pub(crate) fn events_stream(&self) -> String {
+        format!("{}-events", self.namespace)
+    }
+
+    pub(crate) fn dead_stream(&self) -> String {
+        format!("{}-dead", self.namespace)
+    }
+
+    pub(crate) fn all_events(&self) -> String {
+        format!("{}.events.>", self.namespace)
+    }
+
+    pub(crate) fn all_dead(&self) -> String {
+        format!("{}.dead.>", self.namespace)
+    }
+
+    pub(crate) fn event(&self, event_name: &str, key_hash: Option<u64>) -> String {
+        let partition = key_hash.map_or(0, |hash| hash % PARTITIONS);
+        format!("{}.events.{partition}.{event_name}", self.namespace)
+    }
+
+    pub(crate) fn filter(&self, event_name: &str) -> String {
+        format!("{}.events.*.{event_name}", self.namespace)
+    }
+
+    pub(crate) fn partition_filter(&self, event_name: &str, partition: u64) -> String {
+        format!("{}.events.{partition}.{event_name}", self.namespace)
+    }
+
+    pub(crate) fn dead(&self, consumer: &str) -> String {
+        format!("{}.dead.{consumer}", self.namespace)
+    }
+
+    /// The durable consumer of a subscriber: its name made safe for NATS, plus a hash of the
+    /// exact name so that names differing only in unsafe characters stay apart.
+    pub(crate) fn consumer(&self, subscriber: &str) -> String {
+        let safe: String = subscriber
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let mut hash = Fnv1a(0xcbf2_9ce4_8422_2325);
+        let _ = hash.write_str(subscriber);
+        format!("{safe}-{:08x}", hash.0 as u32)
+    }
+}

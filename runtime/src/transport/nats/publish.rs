@@ -1,0 +1,57 @@
+//! Publishing: an envelope in binary mode (`ce-` headers, JSON body), stored once the stream
+//! acknowledged it.
+
+use async_nats::HeaderMap;
+use async_nats::header::{HeaderName, HeaderValue, NATS_MESSAGE_ID};
+
+use super::{Shared, timed};
+use crate::dead_letter::Envelope;
+use crate::error::{Error, Result};
+
+/// The prefix of CloudEvents attribute headers.
+pub(crate) const PREFIX: &str = "ce-";
+/// Marks a replayed dead letter: only this subscriber handles it, the others skip it.
+pub(crate) const REPLAY_FOR: &str = "tidings-replay-for";
+
+/// Headers the transport sets for itself, not extra headers of the event.
+pub(crate) fn reserved(name: &str) -> bool {
+    name.starts_with("Nats-") || name == "content-type" || name == REPLAY_FOR
+}
+
+/// Publishes `envelope` to `subject` and waits for the stream to store it. `message_id`
+/// de-duplicates a publish retried within the stream's duplicate window.
+pub(crate) async fn store(
+    shared: &Shared,
+    subject: String,
+    envelope: &Envelope,
+    message_id: &str,
+    extra: &[(&str, &str)],
+) -> Result<()> {
+    let mut headers = HeaderMap::new();
+    let pairs = envelope.to_binary_headers(PREFIX);
+    let pairs = pairs
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .chain([("content-type", envelope.datacontenttype.as_str())])
+        .chain(extra.iter().copied());
+    for (name, value) in pairs {
+        let (Ok(name), Ok(value)) = (name.parse::<HeaderName>(), value.parse::<HeaderValue>())
+        else {
+            return Err(Error::Build(vec![format!(
+                "header `{name}: {value}` cannot travel on NATS: names must be printable ASCII \
+                 without `:`, values without line breaks"
+            )]));
+        };
+        headers.insert(name, value);
+    }
+    headers.insert(NATS_MESSAGE_ID, message_id);
+    let data = envelope.data.clone().into();
+    let ack = timed(
+        &shared.config,
+        "publish",
+        shared.js.publish_with_headers(subject, headers, data),
+    )
+    .await?;
+    timed(&shared.config, "confirm a publish", ack.into_future()).await?;
+    Ok(())
+}

@@ -1,0 +1,155 @@
+//! The NATS JetStream transport against the real server on this machine (127.0.0.1:4222, or
+//! `TIDINGS_NATS_URL`): the conformance suite, then what only a broker meets: raw messages
+//! from producers that are not tidings.
+//!
+//! Run with `cargo test -p tidings-tests --features nats --test nats`. A server that cannot be
+//! reached fails every test, saying how to start one.
+
+#[macro_use]
+mod conformance;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use conformance::Backend;
+use tidings::{Bus, BusBuilder, Subscriber};
+use tidings_tests::{Log, Ping};
+
+fn server() -> String {
+    std::env::var("TIDINGS_NATS_URL").unwrap_or_else(|_| "127.0.0.1:4222".to_owned())
+}
+
+/// A namespace of its own per test (its streams deleted with the backend), shared by the
+/// buses that test builds as it would be by the processes of one service.
+struct NatsBackend {
+    namespace: String,
+}
+
+impl NatsBackend {
+    fn new() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        if let Err(error) = std::net::TcpStream::connect(server()) {
+            panic!(
+                "no NATS server at {}: {error}. Start one with JetStream: \
+                 `nats-server -js -a 127.0.0.1 -p 4222` (or set TIDINGS_NATS_URL)",
+                server()
+            );
+        }
+        let namespace = format!(
+            "t{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        NatsBackend { namespace }
+    }
+
+    fn url(&self) -> String {
+        format!("nats://{}?namespace={}", server(), self.namespace)
+    }
+}
+
+impl Backend for NatsBackend {
+    fn builder(&self) -> BusBuilder {
+        Bus::builder().url(self.url()).manual()
+    }
+}
+
+impl Drop for NatsBackend {
+    fn drop(&mut self) {
+        // Inside the test's runtime, so on a thread of its own with a runtime of its own.
+        let namespace = self.namespace.clone();
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async {
+                let Ok(client) = async_nats::connect(server()).await else {
+                    return;
+                };
+                let js = async_nats::jetstream::new(client);
+                for stream in ["events", "dead"] {
+                    let _ = js.delete_stream(format!("{namespace}-{stream}")).await;
+                }
+            });
+        });
+        let _ = cleanup.join();
+    }
+}
+
+conformance_suite!(NatsBackend::new(), #[tokio::test(flavor = "multi_thread", worker_threads = 2)]);
+
+/// A message published straight to the subject by a producer that knows nothing of tidings,
+/// with a payload that is not the event, is dead-lettered with its decode error, and the
+/// events after it still flow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_raw_malformed_message_is_dead_lettered_with_its_decode_error() {
+    let backend = NatsBackend::new();
+    let seen = Log::default();
+    let bus = (&backend as &dyn Backend)
+        .bus_with([Subscriber::new("stock", {
+            let seen = seen.clone();
+            move |ping: Arc<Ping>| {
+                let seen = seen.clone();
+                async move { seen.push(ping.seq) }
+            }
+        })])
+        .await;
+    let client = async_nats::connect(server()).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let subject = format!("{}.events.0.test.ping", backend.namespace);
+    js.publish(subject, "{not json".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    bus.publish(Ping::new("k", 1)).await.unwrap();
+    bus.wait_idle().await;
+
+    assert_eq!(seen.items(), vec![1]);
+    let dead = bus.dead_letters().list().await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        (dead[0].subscriber.as_str(), dead[0].attempts),
+        ("stock", 1)
+    );
+    assert!(
+        dead[0]
+            .error
+            .starts_with("cannot decode `test.ping` payload as JSON"),
+        "{}",
+        dead[0].error
+    );
+    assert_eq!(dead[0].envelope.data, b"{not json");
+    bus.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_urls_and_an_unreachable_server_say_what_to_do() {
+    for (url, expected) in [
+        ("nats://", "name the server"),
+        (
+            "nats://127.0.0.1:4222?colour=red",
+            "unknown option `colour=red`",
+        ),
+        (
+            "nats://127.0.0.1:4222?namespace=a.b",
+            "unknown option `namespace=a.b`",
+        ),
+        ("nats://127.0.0.1:4222?max_age=soon", "`max_age=soon`"),
+    ] {
+        let error = Bus::builder().url(url).build().await.unwrap_err();
+        assert!(error.to_string().contains(expected), "{url}: {error}");
+    }
+    // Nothing listens on port 1.
+    let error = Bus::builder()
+        .url("nats://127.0.0.1:1")
+        .build()
+        .await
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("the broker at `nats://127.0.0.1:1` failed to connect"),
+        "{message}"
+    );
+}
