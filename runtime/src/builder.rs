@@ -122,13 +122,14 @@ impl BusBuilder {
         let state = StateMap::new(self.state);
         check(&subscribers, &state, self.queue_capacity)?;
         let transport = match kind {
-            Kind::Memory { .. } => {
-                AnyTransport::Local(LocalTransport(memory::open(&kind, self.queue_capacity)?))
-            }
+            Kind::Memory { name } => AnyTransport::Local(LocalTransport(memory::open_memory(
+                name.as_deref(),
+                self.queue_capacity,
+            ))),
             #[cfg(feature = "durable")]
-            Kind::Durable { .. } => {
-                AnyTransport::Local(LocalTransport(memory::open(&kind, self.queue_capacity)?))
-            }
+            Kind::Durable { path, sync } => AnyTransport::Local(LocalTransport(
+                memory::open_durable(&path, sync, self.queue_capacity)?,
+            )),
             #[cfg(feature = "amqp")]
             Kind::Amqp(settings) => AnyTransport::Amqp(
                 transport::amqp::AmqpTransport::open(settings, self.queue_capacity).await?,
@@ -354,7 +355,6 @@ mod tests {
             ordered: false,
             max_retries: Some(5),
             max_backoff: Some(Duration::from_secs(60)),
-            across_processes: true,
         };
         let fine = Subscriber::new("fine", |_: Ping| async {}).retries(5);
         let greedy = Subscriber::new("greedy", |_: Ping| async {})

@@ -31,13 +31,9 @@ pub(crate) enum AnyConsumer {
     Nats(super::nats::NatsConsumer),
 }
 
-/// Runs `$call` on whichever transport (or consumer) `$self` holds, re-wrapping a result in
-/// `$wrap` (the same variant) where one is given.
+/// Runs `$call` on whichever transport (or consumer) `$self` holds.
 macro_rules! forward {
     ($self:expr, $inner:ident => $call:expr) => {
-        forward!($self, $inner => $call, |x| x)
-    };
-    ($self:expr, $inner:ident => $call:expr, $wrap:expr) => {
         match $self {
             Self::Local($inner) => $call,
             #[cfg(feature = "amqp")]

@@ -31,8 +31,6 @@ pub(crate) struct Capabilities {
     pub(crate) max_retries: Option<u32>,
     /// The longest retry delay the transport can schedule, if bounded.
     pub(crate) max_backoff: Option<Duration>,
-    /// Bus instances in other processes can share a group's work.
-    pub(crate) across_processes: bool,
 }
 
 /// One event on its way into the transport, for every subscriber of it.

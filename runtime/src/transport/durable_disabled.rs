@@ -4,18 +4,10 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::dead_letter::DeadLetter;
 use crate::error::Result;
+use crate::wire::StoredLetter;
 
 pub(crate) enum Journal {}
-
-pub(crate) struct StoredLetter;
-
-impl From<&DeadLetter> for StoredLetter {
-    fn from(_: &DeadLetter) -> Self {
-        StoredLetter
-    }
-}
 
 impl Journal {
     pub(crate) async fn append(&self, _: Vec<u8>, _: Vec<Arc<str>>) -> Result<u64> {

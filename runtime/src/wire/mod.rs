@@ -16,6 +16,10 @@
 
 #[cfg_attr(not(any(feature = "nats", feature = "amqp")), allow(dead_code))]
 pub(crate) mod binary;
+#[cfg_attr(not(any(feature = "durable", feature = "nats")), allow(dead_code))]
+mod letter;
+
+pub(crate) use letter::StoredLetter;
 
 use std::collections::BTreeMap;
 

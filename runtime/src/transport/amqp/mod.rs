@@ -49,7 +49,6 @@ impl Transport for AmqpTransport {
             // not bound them.
             max_retries: None,
             max_backoff: Some(retry::LONGEST),
-            across_processes: true,
         }
     }
 

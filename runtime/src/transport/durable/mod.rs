@@ -18,14 +18,12 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::oneshot;
 
-pub(crate) use store::{PendingDelivery, Progress, StoredLetter};
+pub(crate) use store::{PendingDelivery, Progress};
 use writer::Op;
 pub(crate) use writer::SyncMode;
 
-use crate::dead_letter::{DeadLetter, DeadLetterId, Envelope};
 use crate::error::{Error, Result};
-use crate::wire::WireError;
-pub(crate) use crate::wire::{from_millis, millis};
+pub(crate) use crate::wire::{StoredLetter, from_millis, millis};
 
 /// What a reopened store still holds.
 pub(crate) struct Recovered {
@@ -218,40 +216,5 @@ impl Journal {
             path: self.path.clone(),
             message,
         }
-    }
-}
-
-impl From<&DeadLetter> for StoredLetter {
-    fn from(letter: &DeadLetter) -> Self {
-        StoredLetter {
-            subscriber: letter.subscriber.clone(),
-            group: letter.group.clone(),
-            event_name: letter.event_name.clone(),
-            error: letter.error.clone(),
-            attempts: letter.attempts,
-            first_failed_ms: millis(letter.first_failed_at),
-            last_failed_ms: millis(letter.last_failed_at),
-            envelope: String::from_utf8_lossy(&letter.envelope.to_cloudevent_json()).into_owned(),
-        }
-    }
-}
-
-impl StoredLetter {
-    /// The dead letter this was, or why it cannot be read back.
-    pub(crate) fn into_dead_letter(
-        self,
-        id: [u8; 16],
-    ) -> std::result::Result<DeadLetter, WireError> {
-        Ok(DeadLetter {
-            id: DeadLetterId::from_bytes(id),
-            envelope: Envelope::from_cloudevent_json(self.envelope.as_bytes())?,
-            subscriber: self.subscriber,
-            group: self.group,
-            event_name: self.event_name,
-            error: self.error,
-            attempts: self.attempts,
-            first_failed_at: from_millis(self.first_failed_ms),
-            last_failed_at: from_millis(self.last_failed_ms),
-        })
     }
 }

@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `events` | sequence (u64, big-endian) | the event as CloudEvents JSON |
 //! | `deliveries` | subscriber, `0`, sequence | attempt (u32), run at, first failed at (ms, u64) |
-//! | `dead_letters` | dead letter id (16 bytes) | [`StoredLetter`] as JSON |
+//! | `dead_letters` | dead letter id (16 bytes) | `StoredLetter` as JSON |
 //! | `meta` | `next_seq` | the next sequence (u64) |
 
 use std::path::Path;
@@ -12,7 +12,8 @@ use std::path::Path;
 use fjall::{
     Database, Keyspace, KeyspaceCreateOptions, OwnedWriteBatch as WriteBatch, PersistMode,
 };
-use serde::{Deserialize, Serialize};
+
+pub(crate) use crate::wire::StoredLetter;
 
 pub(crate) struct Store {
     pub(crate) db: Database,
@@ -55,19 +56,6 @@ impl Progress {
             first_failed_ms: u64::from_be_bytes(bytes.get(12..20)?.try_into().ok()?),
         })
     }
-}
-
-/// A dead letter as stored: everything `DeadLetter` has, the envelope as CloudEvents JSON.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct StoredLetter {
-    pub(crate) subscriber: String,
-    pub(crate) group: String,
-    pub(crate) event_name: String,
-    pub(crate) error: String,
-    pub(crate) attempts: u32,
-    pub(crate) first_failed_ms: u64,
-    pub(crate) last_failed_ms: u64,
-    pub(crate) envelope: String,
 }
 
 /// A dead letter found on open, by id, or why it cannot be read.

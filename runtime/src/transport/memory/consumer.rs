@@ -8,8 +8,8 @@ use std::time::SystemTime;
 use super::LocalEngine;
 use super::queue::SubscriberQueue;
 use crate::delivery::Delivery;
-use crate::transport::durable::StoredLetter;
 use crate::transport::{Consumer, Outcome};
+use crate::wire::StoredLetter;
 
 #[derive(Clone)]
 pub(crate) struct LocalConsumer {

@@ -22,7 +22,9 @@ use arc_swap::ArcSwap;
 
 pub(crate) use consumer::LocalConsumer;
 pub(crate) use queue::SubscriberQueue;
-pub(crate) use registry::open;
+#[cfg(feature = "durable")]
+pub(crate) use registry::open_durable;
+pub(crate) use registry::open_memory;
 pub(crate) use transport::LocalTransport;
 
 use dead_letters::DeadLetterStore;

@@ -6,7 +6,6 @@ use std::sync::{Arc, LazyLock, Mutex, Weak};
 
 use super::LocalEngine;
 use crate::error::Result;
-use crate::transport::Kind;
 #[cfg(feature = "durable")]
 use crate::transport::durable::Journal;
 
@@ -17,43 +16,45 @@ fn lock() -> std::sync::MutexGuard<'static, HashMap<String, Weak<LocalEngine>>> 
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// The engine `kind` names: the one open already if shared, or a new one. The caller is
-/// counted as one more bus using it until it calls [`release`].
-pub(crate) fn open(kind: &Kind, capacity: usize) -> Result<Arc<LocalEngine>> {
-    let key = match kind {
-        Kind::Memory { name: None } => return Ok(Arc::new(LocalEngine::new(None, capacity, None))),
-        Kind::Memory { name: Some(name) } => format!("memory://{name}"),
-        #[cfg(feature = "durable")]
-        Kind::Durable { path, .. } => format!(
-            "file://{}",
-            std::path::absolute(path)
-                .unwrap_or_else(|_| path.clone())
-                .display()
-        ),
-        #[cfg(feature = "amqp")]
-        Kind::Amqp(_) => unreachable!("a broker is not an in-process engine"),
-        #[cfg(feature = "nats")]
-        Kind::Nats(_) => unreachable!("a broker is not an in-process engine"),
-    };
+/// The engine of `memory://` (a new, private one) or `memory://NAME` (the one open already, if
+/// any). The caller counts as one more bus using it until it calls [`release`].
+pub(crate) fn open_memory(name: Option<&str>, capacity: usize) -> Arc<LocalEngine> {
+    match name {
+        None => Arc::new(LocalEngine::new(None, capacity, None)),
+        Some(name) => open_shared(format!("memory://{name}"), |key| {
+            Ok(LocalEngine::new(None, capacity, Some(key)))
+        })
+        .expect("a memory engine always opens"),
+    }
+}
+
+/// The engine of `file://PATH`: the one open already in this process, or one on the journal
+/// found there. The caller counts as one more bus using it until it calls [`release`].
+#[cfg(feature = "durable")]
+pub(crate) fn open_durable(
+    path: &std::path::Path,
+    sync: crate::transport::durable::SyncMode,
+    capacity: usize,
+) -> Result<Arc<LocalEngine>> {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    open_shared(format!("file://{}", absolute.display()), |key| {
+        let (journal, recovered) = Journal::open(path, sync)?;
+        let engine = LocalEngine::new(Some(journal), capacity, Some(key));
+        engine.recover(recovered);
+        Ok(engine)
+    })
+}
+
+fn open_shared(
+    key: String,
+    make: impl FnOnce(String) -> Result<LocalEngine>,
+) -> Result<Arc<LocalEngine>> {
     let mut open = lock();
     if let Some(engine) = open.get(&key).and_then(Weak::upgrade) {
         *engine.buses.lock().expect("buses lock") += 1;
         return Ok(engine);
     }
-    let engine = Arc::new(match kind {
-        Kind::Memory { .. } => LocalEngine::new(None, capacity, Some(key.clone())),
-        #[cfg(feature = "durable")]
-        Kind::Durable { path, sync } => {
-            let (journal, recovered) = Journal::open(path, *sync)?;
-            let engine = LocalEngine::new(Some(journal), capacity, Some(key.clone()));
-            engine.recover(recovered);
-            engine
-        }
-        #[cfg(feature = "amqp")]
-        Kind::Amqp(_) => unreachable!("a broker is not an in-process engine"),
-        #[cfg(feature = "nats")]
-        Kind::Nats(_) => unreachable!("a broker is not an in-process engine"),
-    });
+    let engine = Arc::new(make(key.clone())?);
     open.insert(key, Arc::downgrade(&engine));
     Ok(engine)
 }

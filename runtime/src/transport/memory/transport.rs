@@ -25,7 +25,6 @@ impl Transport for LocalTransport {
             ordered: true,
             max_retries: None,
             max_backoff: None,
-            across_processes: false,
         }
     }
 

@@ -1,44 +1,28 @@
 //! Dead letters on NATS: one message per letter in the namespace's dead-letter stream, its
-//! body the letter as JSON (the error may span lines, which headers cannot carry).
+//! body the stored letter and its id as JSON (the error may span lines, which headers cannot carry).
 
 use async_nats::jetstream::stream::RawMessageErrorKind;
 use serde::{Deserialize, Serialize};
 
 use super::publish::{self, REPLAY_FOR};
 use super::{Shared, timed};
-use crate::dead_letter::{DeadLetter, DeadLetterId, Envelope};
+use crate::dead_letter::{DeadLetter, DeadLetterId};
 use crate::error::{Error, Result};
-use crate::wire::{from_millis, millis};
+use crate::wire::StoredLetter;
 
+/// The message body: the stored letter with its id.
 #[derive(Serialize, Deserialize)]
 struct Letter {
     id: DeadLetterId,
-    subscriber: String,
-    group: String,
-    event_name: String,
-    error: String,
-    attempts: u32,
-    first_failed_ms: u64,
-    last_failed_ms: u64,
-    /// The event as a structured CloudEvents document.
-    envelope: Box<serde_json::value::RawValue>,
+    #[serde(flatten)]
+    letter: StoredLetter,
 }
 
 /// Stores a dead letter; returns once the stream has it.
 pub(crate) async fn keep(shared: &Shared, consumer: &str, letter: &DeadLetter) -> Result<()> {
-    let envelope =
-        String::from_utf8(letter.envelope.to_cloudevent_json()).expect("CloudEvents JSON is UTF-8");
     let body = Letter {
         id: letter.id,
-        subscriber: letter.subscriber.clone(),
-        group: letter.group.clone(),
-        event_name: letter.event_name.clone(),
-        error: letter.error.clone(),
-        attempts: letter.attempts,
-        first_failed_ms: millis(letter.first_failed_at),
-        last_failed_ms: millis(letter.last_failed_at),
-        envelope: serde_json::value::RawValue::from_string(envelope)
-            .expect("CloudEvents JSON is JSON"),
+        letter: StoredLetter::from(letter),
     };
     let body = serde_json::to_vec(&body).expect("a dead letter serializes");
     let mut headers = async_nats::HeaderMap::new();
@@ -89,19 +73,8 @@ pub(crate) async fn all(shared: &Shared) -> Result<Vec<(u64, DeadLetter)>> {
 }
 
 fn read(body: &[u8]) -> std::result::Result<DeadLetter, String> {
-    let letter: Letter = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    Ok(DeadLetter {
-        id: letter.id,
-        subscriber: letter.subscriber,
-        group: letter.group,
-        event_name: letter.event_name,
-        error: letter.error,
-        attempts: letter.attempts,
-        first_failed_at: from_millis(letter.first_failed_ms),
-        last_failed_at: from_millis(letter.last_failed_ms),
-        envelope: Envelope::from_cloudevent_json(letter.envelope.get().as_bytes())
-            .map_err(|e| e.to_string())?,
-    })
+    let Letter { id, letter } = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    letter.into_dead_letter(id).map_err(|e| e.to_string())
 }
 
 pub(crate) async fn find(shared: &Shared, id: &DeadLetterId) -> Result<(u64, DeadLetter)> {

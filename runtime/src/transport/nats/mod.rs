@@ -175,7 +175,6 @@ impl crate::transport::Transport for NatsTransport {
             ordered: true,
             max_retries: None,
             max_backoff: None,
-            across_processes: true,
         }
     }
 
