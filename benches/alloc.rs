@@ -1,4 +1,5 @@
-//! Counts heap allocations, so scenarios can report allocations per event.
+//! Counts heap allocations, so scenarios can report allocations per event (and
+//! `tests/allocations.rs`, which includes this file, can assert them).
 
 #![allow(unsafe_code)] // a `GlobalAlloc` impl is unsafe by definition
 

@@ -1,41 +1,17 @@
 //! The memory transport's hot path allocates at most once per delivered event: the `Arc` that
 //! publish wraps the event in. Counted by a global allocator that wraps the system one.
 
-#![allow(unsafe_code)] // a `GlobalAlloc` impl is unsafe by definition
-
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use tidings::{Bus, Subscriber};
 use tidings_tests::Ping;
 
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: defers to `System` and only adds a relaxed counter increment.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+/// The benchmark suite's counting allocator, the same file.
+#[path = "../benches/alloc.rs"]
+mod alloc;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: alloc::Counting = alloc::Counting;
 
 const EVENTS: u64 = 20_000;
 
@@ -63,12 +39,12 @@ fn one_allocation_per_delivered_event_at_most() {
         }
         bus.wait_idle().await;
 
-        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        let before = alloc::allocations();
         for ping in events {
             bus.publish(ping).await.unwrap();
         }
         bus.wait_idle().await;
-        let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+        let allocations = alloc::allocations() - before;
 
         let per_event = allocations as f64 / EVENTS as f64;
         println!(
