@@ -8,6 +8,7 @@
 
 #[macro_use]
 mod conformance;
+mod processes;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -389,4 +390,16 @@ async fn a_lost_connection_is_recovered_and_accepted_events_still_arrive() {
     seen.dedup(); // at-least-once: a delivery in flight at the cut may come twice
     assert_eq!(seen, (0..10).collect::<Vec<_>>());
     bus.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_of_one_group_share_its_work() {
+    let backend = AmqpBackend::new();
+    processes::two_members_share_the_work(&backend.url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_killed_mid_handler_loses_nothing() {
+    let backend = AmqpBackend::new();
+    processes::a_member_killed_mid_handler_loses_nothing(&backend.url()).await;
 }

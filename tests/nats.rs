@@ -7,6 +7,7 @@
 
 #[macro_use]
 mod conformance;
+mod processes;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -137,6 +138,10 @@ async fn bad_urls_and_an_unreachable_server_say_what_to_do() {
             "unknown option `namespace=a.b`",
         ),
         ("nats://127.0.0.1:4222?max_age=soon", "`max_age=soon`"),
+        (
+            "nats://127.0.0.1:4222?window=0",
+            "`window=0`: expected a count above 0",
+        ),
     ] {
         let error = Bus::builder().url(url).build().await.unwrap_err();
         assert!(error.to_string().contains(expected), "{url}: {error}");
@@ -152,4 +157,65 @@ async fn bad_urls_and_an_unreachable_server_say_what_to_do() {
         message.contains("the broker at `nats://127.0.0.1:1` failed to connect"),
         "{message}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_of_one_group_share_its_work() {
+    let backend = NatsBackend::new();
+    processes::two_members_share_the_work(&backend.url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_killed_mid_handler_loses_nothing() {
+    let backend = NatsBackend::new();
+    processes::a_member_killed_mid_handler_loses_nothing(&backend.url()).await;
+}
+
+/// An operator deletes a group's consumer on the server while the group runs: the watchdog
+/// notices and recreates it after the last acknowledged event, so the events published while
+/// it was gone are handled, each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_consumer_is_recreated_without_losing_events() {
+    let backend = NatsBackend::new();
+    let (handled, mut heard) = tokio::sync::mpsc::unbounded_channel();
+    let bus = (&backend as &dyn Backend)
+        .bus_with([Subscriber::new("stock", move |ping: Arc<Ping>| {
+            let handled = handled.clone();
+            async move {
+                let _ = handled.send(ping.seq);
+            }
+        })])
+        .await;
+    for seq in 0..10 {
+        bus.publish(Ping::new("k", seq)).await.unwrap();
+    }
+    bus.wait_idle().await;
+    let client = async_nats::connect(server()).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let stream = js
+        .get_stream(format!("{}-events", backend.namespace))
+        .await
+        .unwrap();
+    let consumers: Vec<String> = futures_util::TryStreamExt::try_collect(stream.consumer_names())
+        .await
+        .unwrap();
+    assert_eq!(consumers.len(), 1, "{consumers:?}");
+    stream.delete_consumer(&consumers[0]).await.unwrap();
+    for seq in 10..20 {
+        bus.publish(Ping::new("k", seq)).await.unwrap();
+    }
+
+    let mut seen = Vec::new();
+    while seen.len() < 20 {
+        let seq = tokio::time::timeout(std::time::Duration::from_secs(30), heard.recv())
+            .await
+            .expect("the watchdog recreates the consumer within seconds")
+            .unwrap();
+        seen.push(seq);
+    }
+    bus.wait_idle().await;
+    assert!(heard.try_recv().is_err(), "nothing handled twice");
+    seen.sort_unstable();
+    assert_eq!(seen, (0..20).collect::<Vec<_>>());
+    bus.shutdown().await.unwrap();
 }

@@ -26,10 +26,18 @@ pub(crate) struct Backlog {
 #[derive(Default)]
 struct Snapshot {
     read_at: Option<Instant>,
-    /// Consumer name → (its filter subject, events pending or unacknowledged).
-    consumers: HashMap<String, (String, u64)>,
+    /// What the listing said of each consumer, by name.
+    consumers: HashMap<String, Seen>,
     /// Publishes since the listing, by filter subject.
     sent_since: HashMap<String, u64>,
+}
+
+struct Seen {
+    filter: String,
+    /// Events pending or unacknowledged.
+    unfinished: u64,
+    /// The stream sequence up to which every event was acknowledged.
+    ack_floor: u64,
 }
 
 impl Snapshot {
@@ -38,8 +46,8 @@ impl Snapshot {
         let unfinished = self
             .consumers
             .values()
-            .filter(|(their_filter, _)| their_filter == filter)
-            .map(|(_, unfinished)| *unfinished)
+            .filter(|seen| seen.filter == filter)
+            .map(|seen| seen.unfinished)
             .max()
             .unwrap_or(0);
         unfinished + self.sent_since.get(filter).copied().unwrap_or(0)
@@ -75,8 +83,14 @@ impl Backlog {
     /// what this bus published for it since; `None` while a read is under way.
     pub(crate) fn last_known(&self, consumer: &str, filter: &str) -> Option<u64> {
         let snapshot = self.state.try_lock().ok()?;
-        let (_, unfinished) = snapshot.consumers.get(consumer)?;
-        Some(unfinished + snapshot.sent_since.get(filter).copied().unwrap_or(0))
+        let seen = snapshot.consumers.get(consumer)?;
+        Some(seen.unfinished + snapshot.sent_since.get(filter).copied().unwrap_or(0))
+    }
+
+    /// The ack floor of `consumer` when last listed, if it was.
+    pub(crate) async fn ack_floor(&self, consumer: &str) -> Option<u64> {
+        let snapshot = self.state.lock().await;
+        snapshot.consumers.get(consumer).map(|seen| seen.ack_floor)
     }
 
     /// Reads the backlogs now; returns what `consumers` have unfinished in all.
@@ -86,7 +100,7 @@ impl Backlog {
         Ok(consumers
             .iter()
             .filter_map(|name| snapshot.consumers.get(name))
-            .map(|(_, unfinished)| unfinished)
+            .map(|seen| seen.unfinished)
             .sum())
     }
 
@@ -98,7 +112,7 @@ impl Backlog {
             snapshot
                 .consumers
                 .get(name)
-                .is_none_or(|(_, unfinished)| *unfinished == 0)
+                .is_none_or(|seen| seen.unfinished == 0)
         }))
     }
 }
@@ -113,8 +127,12 @@ async fn read(shared: &Shared, snapshot: &mut Snapshot) -> Result<()> {
     snapshot.consumers = infos
         .into_iter()
         .map(|info| {
-            let unfinished = info.num_pending + info.num_ack_pending as u64;
-            (info.name, (info.config.filter_subject, unfinished))
+            let seen = Seen {
+                filter: info.config.filter_subject,
+                unfinished: info.num_pending + info.num_ack_pending as u64,
+                ack_floor: info.ack_floor.stream_sequence,
+            };
+            (info.name, seen)
         })
         .collect();
     snapshot.sent_since.clear();

@@ -1,6 +1,5 @@
-//! A subscriber's durable pull consumer. A pump task pulls as many messages as its workers have
-//! room for (never more, so that nothing waits here long enough to outlive its ack deadline and
-//! the server can hand the rest to other instances), and the workers take them one at a time.
+//! A subscriber's durable pull consumer. A pump task ([`super::pump`]) pulls what its workers
+//! have room for into a channel, and the workers take them one at a time.
 //!
 //! An `ordered` subscriber has one consumer per partition instead, each allowed one
 //! unacknowledged message (`max_ack_pending = 1`): the server hands out a partition's next event
@@ -15,11 +14,12 @@ use std::time::{Duration, SystemTime};
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
 use async_nats::jetstream::message::Acker;
 use async_nats::jetstream::{self, AckKind};
-use futures_util::StreamExt;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::names::PARTITIONS;
 use super::publish::{PREFIX, REPLAY_FOR, reserved};
+use super::pump::Pump;
 use super::{Shared, dead_letters, timed};
 use crate::dead_letter::Envelope;
 use crate::delivery::{Delivery, Meta, Payload};
@@ -27,31 +27,34 @@ use crate::error::Result;
 use crate::subscriber::Subscriber;
 use crate::transport::{Consumer, Outcome};
 
-/// How long one pull waits on the server for messages before asking again.
-const PULL_WAIT: Duration = Duration::from_millis(500);
 /// How long a message may stay unacknowledged beyond the subscriber's attempt timeout before
-/// the server gives it to another instance.
-const ACK_MARGIN: Duration = Duration::from_secs(30);
+/// the server gives it to another instance: what a killed instance costs its group in delay.
+/// A message that waited in the channel longer than half of it is marked in progress when a
+/// worker takes it, which restarts the server's clock.
+const ACK_MARGIN: Duration = Duration::from_secs(5);
+
+/// A pulled message: its delivery, its acknowledgement handle, and when it was pulled.
+pub(super) type Ready = (Delivery, Acker, Instant);
 
 #[derive(Clone)]
 pub(crate) struct NatsConsumer {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    shared: Arc<Shared>,
+pub(super) struct Inner {
+    pub(super) shared: Arc<Shared>,
     /// The durable consumer's name on the server (the first partition's, when ordered).
     name: String,
     /// Every server-side consumer with its filter: one, or one per partition when ordered.
     consumers: Vec<(String, String)>,
     subscriber: Arc<str>,
-    ready: tokio::sync::Mutex<mpsc::Receiver<(Delivery, Acker)>>,
+    ready: tokio::sync::Mutex<mpsc::Receiver<Ready>>,
     /// Acknowledgement handles of the deliveries workers hold, by stream sequence.
     in_hand: Mutex<HashMap<u64, Acker>>,
     /// When each retried delivery first failed: the server keeps only the delivery count.
     first_failed: Mutex<HashMap<u64, SystemTime>>,
     /// Pulled and not yet settled.
-    outstanding: AtomicUsize,
+    pub(super) outstanding: AtomicUsize,
     pumps: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
@@ -75,7 +78,7 @@ impl NatsConsumer {
         } else {
             vec![(base, shared.names.filter(event_name))]
         };
-        let mut pulls = Vec::with_capacity(consumers.len());
+        let mut pumps = Vec::with_capacity(consumers.len());
         for (name, filter) in &consumers {
             let config = pull::Config {
                 durable_name: Some(name.clone()),
@@ -93,10 +96,10 @@ impl NatsConsumer {
             let consumer: PullConsumer = timed(
                 &shared.config,
                 "declare a consumer",
-                shared.events.get_or_create_consumer(name, config),
+                shared.events.get_or_create_consumer(name, config.clone()),
             )
             .await?;
-            pulls.push(consumer);
+            pumps.push(Pump::new(consumer, name.clone(), config));
         }
         let (sender, receiver) = mpsc::channel(workers.max(1));
         let inner = Arc::new(Inner {
@@ -110,9 +113,9 @@ impl NatsConsumer {
             outstanding: AtomicUsize::new(0),
             pumps: Mutex::new(Vec::new()),
         });
-        let pumps = pulls
+        let pumps = pumps
             .into_iter()
-            .map(|pull| tokio::spawn(pump(pull, sender.clone(), Arc::clone(&inner), event_name)))
+            .map(|pump| tokio::spawn(pump.run(sender.clone(), Arc::clone(&inner), event_name)))
             .collect();
         *inner.pumps.lock().expect("pumps lock") = pumps;
         Ok(NatsConsumer { inner })
@@ -135,52 +138,9 @@ impl NatsConsumer {
         }
         let mut ready = self.inner.ready.lock().await;
         ready.close();
-        while let Some((_, acker)) = ready.recv().await {
+        while let Some((_, acker, _)) = ready.recv().await {
             let _ = acker.ack_with(AckKind::Nak(None)).await;
             self.inner.outstanding.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
-}
-
-async fn pump(
-    consumer: PullConsumer,
-    sender: mpsc::Sender<(Delivery, Acker)>,
-    inner: Arc<Inner>,
-    event_name: &'static str,
-) {
-    loop {
-        // Wait for room, then pull as much as there is room for.
-        let Ok(permit) = sender.reserve().await else {
-            return;
-        };
-        drop(permit);
-        let room = sender.capacity();
-        let pulled = consumer
-            .fetch()
-            .max_messages(room)
-            .expires(PULL_WAIT)
-            .messages()
-            .await;
-        let mut batch = match pulled {
-            Ok(batch) => batch,
-            Err(error) => {
-                tracing::warn!(consumer = inner.name, %error, "pull failed; retrying");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                continue;
-            }
-        };
-        while let Some(message) = batch.next().await {
-            match message {
-                Ok(message) => {
-                    if let Some(item) = inner.receive(message, event_name).await {
-                        inner.outstanding.fetch_add(1, Ordering::SeqCst);
-                        if sender.send(item).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-                Err(error) => tracing::warn!(consumer = inner.name, %error, "pull interrupted"),
-            }
         }
     }
 }
@@ -188,11 +148,11 @@ async fn pump(
 impl Inner {
     /// The delivery a message carries; `None` for one that is not for this subscriber (a
     /// replay for another), which is acknowledged and skipped.
-    async fn receive(
+    pub(super) async fn receive(
         &self,
         message: jetstream::Message,
         event_name: &'static str,
-    ) -> Option<(Delivery, Acker)> {
+    ) -> Option<Ready> {
         let (attempt, sequence) = match message.info() {
             Ok(info) => (
                 u32::try_from(info.delivered).unwrap_or(u32::MAX),
@@ -249,7 +209,7 @@ impl Inner {
             first_failed_at,
             seq: sequence,
         };
-        Some((delivery, acker))
+        Some((delivery, acker, Instant::now()))
     }
 
     async fn acknowledge(&self, acker: &Acker, kind: AckKind, sequence: u64) {
@@ -270,7 +230,11 @@ impl Consumer for NatsConsumer {
     async fn fetch(&self, batch: &mut VecDeque<Delivery>) {
         let next = self.inner.ready.lock().await.recv().await;
         match next {
-            Some((delivery, acker)) => {
+            Some((delivery, acker, pulled_at)) => {
+                if pulled_at.elapsed() > ACK_MARGIN / 2 {
+                    // Restart the server's ack clock: the attempt starts only now.
+                    let _ = acker.ack_with(AckKind::Progress).await;
+                }
                 self.inner
                     .in_hand
                     .lock()

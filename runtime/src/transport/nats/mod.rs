@@ -16,6 +16,7 @@ mod consumer;
 mod dead_letters;
 mod names;
 mod publish;
+mod pump;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +31,9 @@ use crate::error::{Error, Result};
 
 /// How long any one call to the server may take before it is reported as failed.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// Publishes in flight at once per bus: concurrent `publish` calls are pipelined on the one
+/// connection up to this many unacknowledged, then wait for room.
+const DEFAULT_WINDOW: usize = 1024;
 
 /// A parsed `nats://` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +42,8 @@ pub(crate) struct Config {
     server: String,
     namespace: String,
     max_age: Duration,
+    /// Publishes sent and not yet acknowledged by the stream, at most.
+    window: usize,
 }
 
 pub(crate) fn parse(url: &str) -> Result<Config> {
@@ -55,6 +61,7 @@ pub(crate) fn parse(url: &str) -> Result<Config> {
         server: format!("nats://{server}"),
         namespace: "tidings".to_owned(),
         max_age: Duration::from_secs(7 * 24 * 3600),
+        window: DEFAULT_WINDOW,
     };
     for pair in query.split('&').filter(|pair| !pair.is_empty()) {
         match pair.split_once('=') {
@@ -70,10 +77,17 @@ pub(crate) fn parse(url: &str) -> Result<Config> {
                 config.max_age = humantime::parse_duration(age)
                     .map_err(|e| bad(format!("`max_age={age}`: {e}; e.g. `max_age=7d`")))?;
             }
+            Some(("window", window)) => {
+                config.window = window
+                    .parse()
+                    .ok()
+                    .filter(|window| *window > 0)
+                    .ok_or_else(|| bad(format!("`window={window}`: expected a count above 0")))?;
+            }
             _ => {
                 return Err(bad(format!(
                     "unknown option `{pair}`; expected `namespace=NAME` (letters, digits, `-`, \
-                     `_`) or `max_age=DURATION`"
+                     `_`), `max_age=DURATION` or `window=N`"
                 )));
             }
         }
@@ -90,6 +104,8 @@ pub(crate) struct Shared {
     events: stream::Stream,
     dead: stream::Stream,
     backlog: Backlog,
+    /// Room for publishes awaiting the stream's acknowledgement (`window=N`).
+    in_flight: tokio::sync::Semaphore,
 }
 
 pub(crate) struct NatsTransport {
@@ -135,6 +151,7 @@ impl NatsTransport {
         Ok(NatsTransport {
             shared: Arc::new(Shared {
                 backlog: Backlog::new(capacity),
+                in_flight: tokio::sync::Semaphore::new(config.window),
                 config,
                 names,
                 client,

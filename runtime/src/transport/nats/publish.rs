@@ -37,15 +37,24 @@ pub(crate) async fn store(
     for (name, value) in pairs {
         let (Ok(name), Ok(value)) = (name.parse::<HeaderName>(), value.parse::<HeaderValue>())
         else {
-            return Err(Error::Build(vec![format!(
-                "header `{name}: {value}` cannot travel on NATS: names must be printable ASCII \
-                 without `:`, values without line breaks"
-            )]));
+            return Err(Error::Broker {
+                url: shared.config.url.clone(),
+                problem: format!(
+                    "header `{name}: {value}` cannot travel on NATS: names must be printable \
+                     ASCII without `:`, values without line breaks"
+                ),
+            });
         };
         headers.insert(name, value);
     }
     headers.insert(NATS_MESSAGE_ID, message_id);
     let data = envelope.data.clone().into();
+    // Held until the stream acknowledged: concurrent publishes pipeline up to the window.
+    let _room = shared
+        .in_flight
+        .acquire()
+        .await
+        .expect("the publish window is never closed");
     let ack = timed(
         &shared.config,
         "publish",
