@@ -52,7 +52,7 @@ impl Goal {
 
     pub(crate) fn describe(&self, unit: Unit) -> String {
         match (*self, unit) {
-            (Goal::RatioAtMost(max), _) => format!("≤ {max}×"),
+            (Goal::RatioAtMost(max), _) => format!("≤ {}×", (max * 100.0).round() / 100.0),
             (Goal::ValueAtMost(max), Unit::AllocsPerEvent) => format!("≤ {max} per event"),
             (Goal::ValueAtMost(max), _) => format!("≤ {max}"),
         }

@@ -5,6 +5,7 @@
 //! cargo run --release -p tidings-bench                 # everything, full size
 //! cargo run --release -p tidings-bench -- --quick      # small and fast (CI)
 //! cargo run --release -p tidings-bench -- fan-out      # scenarios whose key contains "fan-out"
+//! cargo run --release -p tidings-bench --features nats -- nats   # against a NATS server
 //! ```
 
 mod alloc;
@@ -37,11 +38,11 @@ struct Args {
     out: PathBuf,
 
     /// Run only scenarios whose key contains one of these: publish-one, fan-out-4, fan-out-16,
-    /// retry, dead-letter, latency, durable.
+    /// retry, dead-letter, latency, durable, and the brokers compiled in (nats).
     scenarios: Vec<String>,
 }
 
-const KEYS: [&str; 7] = [
+const KEYS: &[&str] = &[
     "publish-one",
     "fan-out-4",
     "fan-out-16",
@@ -49,12 +50,15 @@ const KEYS: [&str; 7] = [
     "dead-letter",
     "latency",
     "durable",
+    #[cfg(feature = "nats")]
+    "nats",
 ];
 
 fn main() -> ExitCode {
     let args = Args::parse();
     let chosen: Vec<&str> = KEYS
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|key| {
             args.scenarios.is_empty() || args.scenarios.iter().any(|s| key.contains(s.as_str()))
         })
@@ -108,6 +112,8 @@ async fn run(chosen: &[&str], size: Size, quick: bool) -> Results {
             "retry" => rows.push(failures::retry(size).await),
             "dead-letter" => rows.push(failures::dead_letter(size).await),
             "durable" => rows.extend(durable::publish(size).await),
+            #[cfg(feature = "nats")]
+            "nats" => rows.extend(scenarios::nats::scenarios(size).await),
             "latency" => {
                 let (latency_rows, points) = latency::latency(size).await;
                 rows.extend(latency_rows);

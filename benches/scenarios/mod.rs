@@ -3,6 +3,8 @@
 pub(crate) mod durable;
 pub(crate) mod failures;
 pub(crate) mod latency;
+#[cfg(feature = "nats")]
+pub(crate) mod nats;
 pub(crate) mod throughput;
 
 use serde::{Deserialize, Serialize};
@@ -27,6 +29,8 @@ pub(crate) struct Size {
     pub(crate) latency_seconds: f64,
     /// Events per publisher per round in the durable scenarios (each one fsynced).
     pub(crate) durable_events: u64,
+    /// Events per round through a broker.
+    pub(crate) broker_events: u64,
 }
 
 impl Size {
@@ -36,6 +40,7 @@ impl Size {
         failing_events: 100_000,
         latency_seconds: 3.0,
         durable_events: 2_000,
+        broker_events: 50_000,
     };
     pub(crate) const QUICK: Size = Size {
         rounds: 3,
@@ -43,5 +48,6 @@ impl Size {
         failing_events: 10_000,
         latency_seconds: 0.5,
         durable_events: 300,
+        broker_events: 5_000,
     };
 }

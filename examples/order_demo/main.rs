@@ -9,6 +9,8 @@
 //! RUST_LOG=tidings=debug cargo run --example order_demo -- --orders 50
 //! cargo run --example order_demo -- --url file://./data   # durable: Ctrl-C, run again, it resumes
 //! ```
+//!
+//! Over a broker each service can run as a process of its own (`--role`, see `roles.rs`).
 
 mod events;
 mod logistics;
@@ -16,6 +18,7 @@ mod notify;
 mod payment;
 mod progress;
 mod report;
+mod roles;
 mod stock;
 
 use std::process::ExitCode;
@@ -26,24 +29,30 @@ use tidings::Bus;
 
 use events::OrderPlaced;
 use progress::Progress;
+use roles::Role;
 use stock::Inventory;
 
-const SKUS: [&str; 4] = ["apple", "pear", "plum", "fig"];
+pub(crate) const SKUS: [&str; 4] = ["apple", "pear", "plum", "fig"];
 
 /// Publish a burst of orders and watch stock, payment, logistics and SMS handle them.
 #[derive(Debug, Parser)]
-struct Args {
+pub(crate) struct Args {
     /// How many orders the burst has.
     #[arg(long, default_value_t = 10_000)]
-    orders: u64,
+    pub(crate) orders: u64,
 
     /// Every Nth order asks for a SKU nobody sells (a permanent failure, dead-lettered).
     #[arg(long, default_value_t = 1_000)]
-    unknown_sku_every: u64,
+    pub(crate) unknown_sku_every: u64,
 
     /// The transport.
     #[arg(long, env = "TIDINGS_URL", default_value = "memory://")]
-    url: String,
+    pub(crate) url: String,
+
+    /// Run one service only, as a process of a distributed system over a broker: start the
+    /// services first, then `orders`.
+    #[arg(long, value_enum, default_value_t = Role::All)]
+    role: Role,
 }
 
 #[tokio::main]
@@ -51,7 +60,16 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
-    match run(Args::parse()).await {
+    let args = Args::parse();
+    let outcome = match args.role {
+        Role::All => run(&args).await,
+        role => match roles::check_url(role, &args.url) {
+            Ok(()) if role == Role::Orders => roles::orders(&args).await,
+            Ok(()) => roles::service(&args, role).await,
+            Err(error) => Err(error),
+        },
+    };
+    match outcome {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(error) => {
@@ -61,7 +79,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(args: Args) -> Result<bool, tidings::Error> {
+async fn run(args: &Args) -> Result<bool, tidings::Error> {
     let bus = Bus::builder()
         .url(&args.url)
         .source("order-demo")
@@ -128,10 +146,10 @@ async fn run(args: Args) -> Result<bool, tidings::Error> {
     report::print_dead_letters(&dead);
     bus.shutdown().await?;
     // A resumed run also handles what the earlier one left, so only a fresh run adds up exactly.
-    Ok(first > 1 || report::check(&stats, args.orders))
+    Ok(first > 1 || report::check(&stats, args.orders, args.unknown_sku_every))
 }
 
-fn order(order_id: u64, unknown_sku_every: u64) -> OrderPlaced {
+pub(crate) fn order(order_id: u64, unknown_sku_every: u64) -> OrderPlaced {
     let sku = if unknown_sku_every > 0 && order_id.is_multiple_of(unknown_sku_every) {
         "unicorn"
     } else {
