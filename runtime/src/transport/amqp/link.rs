@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::future::Future;
 use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use lapin::options::ConfirmSelectOptions;
 use lapin::{Channel, Connection, ConnectionProperties};
@@ -11,6 +12,12 @@ use lapin::{Channel, Connection, ConnectionProperties};
 use super::Settings;
 use super::consumer::ConsumerState;
 use crate::error::{Error, Result};
+
+/// The first wait before reconnecting after the connection was lost, and the longest.
+const RECONNECT_FIRST: Duration = Duration::from_millis(100);
+const RECONNECT_MAX: Duration = Duration::from_secs(2);
+/// Tries before lapin gives the connection up for good (about 10 minutes at `RECONNECT_MAX`).
+const RECONNECT_TRIES: usize = 300;
 
 /// Buses of this process on each broker URL.
 static LINKS: Mutex<Vec<Arc<Link>>> = Mutex::new(Vec::new());
@@ -83,12 +90,21 @@ pub(crate) async fn release(link: &Arc<Link>) {
 
 impl Link {
     async fn connect(settings: Settings) -> Result<Link> {
-        // Auto-recovery reconnects with backoff and re-declares what this connection declared
-        // (exchanges, queues, bindings, consumers, qos, confirm mode).
+        probe(&settings).await?;
+        // Auto-recovery reconnects and re-declares what this connection declared (exchanges,
+        // queues, bindings, consumers, qos, confirm mode). lapin's default backoff waits up to
+        // a minute between tries, so consumption could resume that long after the broker is
+        // back; trying every 2 s at most resumes it within about 2 s, for about 10 minutes.
         let properties = ConnectionProperties::default()
             // Named after the namespace, for `rabbitmqctl list_connections client_properties`.
             .with_connection_name(format!("tidings {}", settings.namespace).into())
-            .enable_auto_recover();
+            .enable_auto_recover()
+            .configure_backoff(|backoff| {
+                backoff
+                    .with_min_delay(RECONNECT_FIRST)
+                    .with_max_delay(RECONNECT_MAX)
+                    .with_max_times(RECONNECT_TRIES)
+            });
         let connect = Connection::connect(&settings.broker_url, properties);
         let connection = match tokio::time::timeout(settings.timeout, connect).await {
             Ok(Ok(connection)) => connection,
@@ -96,8 +112,8 @@ impl Link {
                 return Err(Error::Broker {
                     url: settings.shown_url.clone(),
                     problem: format!(
-                        "cannot be reached: {error}; is RabbitMQ running there? Start it with \
-                         `rabbitmq-server -detached`, or check host, port, credentials and vhost"
+                        "refused the connection: {error}; check credentials and vhost, or \
+                         start RabbitMQ with `rabbitmq-server -detached`"
                     ),
                 });
             }
@@ -205,5 +221,30 @@ impl Link {
         if let Err(error) = self.call("close the connection", closing).await {
             tracing::debug!(%error, "closing the AMQP connection");
         }
+    }
+}
+
+/// Fails at once, saying so, when nothing listens at the broker's address: lapin would keep
+/// trying to connect in the background long after `build()` gave up on it.
+async fn probe(settings: &Settings) -> Result<()> {
+    let unreachable = |problem: String| Error::Broker {
+        url: settings.shown_url.clone(),
+        problem: format!(
+            "cannot be reached: {problem}; is RabbitMQ running there? Start it with \
+             `rabbitmq-server -detached`, or check host and port"
+        ),
+    };
+    let uri: lapin::uri::AMQPUri = settings
+        .broker_url
+        .parse()
+        .map_err(|problem: String| unreachable(problem))?;
+    let address = (uri.authority.host.as_str(), uri.authority.port);
+    match tokio::time::timeout(settings.timeout, tokio::net::TcpStream::connect(address)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(error)) => Err(unreachable(error.to_string())),
+        Err(_) => Err(unreachable(format!(
+            "no answer within {}",
+            humantime::format_duration(settings.timeout)
+        ))),
     }
 }
