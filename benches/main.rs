@@ -5,7 +5,10 @@
 //! cargo run --release -p tidings-bench                 # everything, full size
 //! cargo run --release -p tidings-bench -- --quick      # small and fast (CI)
 //! cargo run --release -p tidings-bench -- fan-out      # scenarios whose key contains "fan-out"
+//! cargo run --release -p tidings-bench --features amqp -- amqp   # RabbitMQ against raw lapin
 //! ```
+//!
+//! The `amqp` scenario exists only with the `amqp` feature, since it needs a broker.
 
 mod alloc;
 mod charts;
@@ -37,11 +40,11 @@ struct Args {
     out: PathBuf,
 
     /// Run only scenarios whose key contains one of these: publish-one, fan-out-4, fan-out-16,
-    /// retry, dead-letter, latency, durable.
+    /// retry, dead-letter, latency, durable, and amqp (with the `amqp` feature).
     scenarios: Vec<String>,
 }
 
-const KEYS: [&str; 7] = [
+const KEYS: &[&str] = &[
     "publish-one",
     "fan-out-4",
     "fan-out-16",
@@ -49,21 +52,29 @@ const KEYS: [&str; 7] = [
     "dead-letter",
     "latency",
     "durable",
+    #[cfg(feature = "amqp")]
+    "amqp",
 ];
 
 fn main() -> ExitCode {
     let args = Args::parse();
     let chosen: Vec<&str> = KEYS
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|key| {
             args.scenarios.is_empty() || args.scenarios.iter().any(|s| key.contains(s.as_str()))
         })
         .collect();
     if chosen.is_empty() {
         eprintln!(
-            "no scenario matches {:?}; keys: {}",
+            "no scenario matches {:?}; keys: {}{}",
             args.scenarios,
-            KEYS.join(", ")
+            KEYS.join(", "),
+            if cfg!(feature = "amqp") {
+                ""
+            } else {
+                " (and amqp, with `--features amqp`)"
+            }
         );
         return ExitCode::FAILURE;
     }
@@ -108,6 +119,8 @@ async fn run(chosen: &[&str], size: Size, quick: bool) -> Results {
             "retry" => rows.push(failures::retry(size).await),
             "dead-letter" => rows.push(failures::dead_letter(size).await),
             "durable" => rows.extend(durable::publish(size).await),
+            #[cfg(feature = "amqp")]
+            "amqp" => rows.extend(scenarios::amqp::amqp(size).await),
             "latency" => {
                 let (latency_rows, points) = latency::latency(size).await;
                 rows.extend(latency_rows);

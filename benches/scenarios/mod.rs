@@ -1,5 +1,7 @@
 //! The scenarios, each against its raw baseline.
 
+#[cfg(feature = "amqp")]
+pub(crate) mod amqp;
 pub(crate) mod durable;
 pub(crate) mod failures;
 pub(crate) mod latency;
@@ -27,6 +29,9 @@ pub(crate) struct Size {
     pub(crate) latency_seconds: f64,
     /// Events per publisher per round in the durable scenarios (each one fsynced).
     pub(crate) durable_events: u64,
+    /// Events per round in the RabbitMQ scenario (each one stored by the broker).
+    #[cfg_attr(not(feature = "amqp"), allow(dead_code))]
+    pub(crate) amqp_events: u64,
 }
 
 impl Size {
@@ -36,6 +41,7 @@ impl Size {
         failing_events: 100_000,
         latency_seconds: 3.0,
         durable_events: 2_000,
+        amqp_events: 20_000,
     };
     pub(crate) const QUICK: Size = Size {
         rounds: 3,
@@ -43,5 +49,6 @@ impl Size {
         failing_events: 10_000,
         latency_seconds: 0.5,
         durable_events: 300,
+        amqp_events: 2_000,
     };
 }

@@ -12,7 +12,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use lapin::message::Delivery as Message;
@@ -29,8 +29,8 @@ use super::link::Link;
 use super::publish::PREFIX;
 use super::retry::{ATTEMPT, FIRST_FAILED_AT};
 use super::topology::{WorkQueue, partition_queue, short, work_queue};
-use crate::dead_letter::{DeadLetter, DeadLetterId, Envelope};
-use crate::delivery::{Delivery, Meta};
+use crate::dead_letter::Envelope;
+use crate::delivery::{Delivery, Meta, Payload};
 use crate::error::Result;
 use crate::event::EventId;
 use crate::subscriber::Subscriber;
@@ -48,12 +48,18 @@ pub(crate) struct ConsumerState {
     pub(crate) link: Arc<Link>,
     /// The subscriber's queue, or its partitions' queues when `ordered`.
     pub(crate) queues: Vec<String>,
+    /// What each queue takes: every partition, or (`ordered`) one.
+    partitions: Vec<Option<u64>>,
     /// Retries wait here rather than in a delay queue, holding their partition.
     ordered: bool,
     subscriber: String,
     group: String,
     pub(crate) event_name: &'static str,
-    channel: Channel,
+    prefetch: u16,
+    max_ready: u32,
+    /// The channel consuming the queues, and the link generation it was opened on.
+    channel: Mutex<Option<Channel>>,
+    generation: AtomicU64,
     /// One consumer tag per queue.
     tags: Vec<String>,
     /// Deliveries ready for a worker.
@@ -67,7 +73,8 @@ pub(crate) struct ConsumerState {
     /// Retries sent to a delay queue, by event id and attempt, until they come back here or
     /// their due time (plus a grace) passed, when another instance likely took them.
     pub(crate) retrying: Mutex<HashMap<(EventId, u32), Instant>>,
-    tasks: Mutex<Vec<JoinHandle<()>>>,
+    pump: Mutex<Option<JoinHandle<()>>>,
+    counter: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl AmqpConsumer {
@@ -105,42 +112,23 @@ impl AmqpConsumer {
         // The broker lets one more message in than `x-max-length` before refusing, and counts
         // only ready ones: prefetched + ready then stays within the bus's queue capacity.
         let max_ready = (capacity / queues.len()).saturating_sub(prefetch + 1);
-        for (queue, partition) in queues.iter().zip(&partitions) {
-            link.declare_work_queue(&WorkQueue {
-                name: queue,
-                event: subscriber.event_name(),
-                group: subscriber.group_name(),
-                subscriber: subscriber.name(),
-                max_ready: u32::try_from(max_ready).unwrap_or(u32::MAX),
-                partition: *partition,
-            })
-            .await?;
-        }
-        let channel = link.open_channel().await?;
-        let qos = channel.basic_qos(prefetch as u16, BasicQosOptions::default());
-        link.call("set the prefetch", qos).await?;
-        let mut streams = Vec::with_capacity(queues.len());
-        let mut tags = Vec::with_capacity(queues.len());
-        for queue in &queues {
-            let tag = format!("tidings.{}.{:x}", std::process::id(), fastrand::u64(..));
-            let consume = channel.basic_consume(
-                short(queue)?,
-                short(&tag)?,
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            );
-            streams.push(link.call(&format!("consume `{queue}`"), consume).await?);
-            tags.push(tag);
-        }
+        let tags = queues
+            .iter()
+            .map(|_| format!("tidings.{}.{:x}", std::process::id(), fastrand::u64(..)))
+            .collect();
         let (to_workers, from_pump) = mpsc::unbounded_channel();
         let state = Arc::new(ConsumerState {
             link: Arc::clone(link),
             queues,
+            partitions,
             ordered,
             subscriber: subscriber.name().to_owned(),
             group: subscriber.group_name().to_owned(),
             event_name: subscriber.event_name(),
-            channel,
+            prefetch: u16::try_from(prefetch).unwrap_or(u16::MAX),
+            max_ready: u32::try_from(max_ready).unwrap_or(u32::MAX),
+            channel: Mutex::default(),
+            generation: AtomicU64::new(0),
             tags,
             to_workers,
             from_pump: tokio::sync::Mutex::new(from_pump),
@@ -148,19 +136,63 @@ impl AmqpConsumer {
             next_seq: AtomicU64::new(1),
             queued_on_broker: AtomicUsize::new(0),
             retrying: Mutex::default(),
-            tasks: Mutex::default(),
+            pump: Mutex::default(),
+            counter: Mutex::default(),
         });
+        state.subscribe().await?;
         let weak = Arc::downgrade(&state);
-        let tasks = vec![
-            tokio::spawn(pump(
-                weak.clone(),
-                futures_util::stream::select_all(streams),
-            )),
-            tokio::spawn(count_queue(weak.clone())),
-        ];
-        *state.tasks.lock().expect("tasks lock") = tasks;
+        *state.counter.lock().expect("counter lock") =
+            Some(tokio::spawn(count_queue(weak.clone())));
         link.consumers.lock().expect("consumers lock").push(weak);
         Ok(AmqpConsumer(state))
+    }
+}
+
+impl ConsumerState {
+    /// The link generation this consumer last subscribed on.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Declares the queues and consumes them on a channel of the link's current connection
+    /// (again, after the link connected anew: what the old channel held is redelivered).
+    pub(crate) async fn subscribe(self: &Arc<Self>) -> Result<()> {
+        let link = &self.link;
+        let generation = link.generation();
+        for (queue, partition) in self.queues.iter().zip(&self.partitions) {
+            link.declare_work_queue(&WorkQueue {
+                name: queue,
+                event: self.event_name,
+                group: &self.group,
+                subscriber: &self.subscriber,
+                max_ready: self.max_ready,
+                partition: *partition,
+            })
+            .await?;
+        }
+        let channel = link.open_channel().await?;
+        let qos = channel.basic_qos(self.prefetch, BasicQosOptions::default());
+        link.call("set the prefetch", qos).await?;
+        let mut streams = Vec::with_capacity(self.queues.len());
+        for (queue, tag) in self.queues.iter().zip(&self.tags) {
+            let consume = channel.basic_consume(
+                short(queue)?,
+                short(tag)?,
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            );
+            streams.push(link.call(&format!("consume `{queue}`"), consume).await?);
+        }
+        let pump = tokio::spawn(pump(
+            Arc::downgrade(self),
+            futures_util::stream::select_all(streams),
+        ));
+        if let Some(old) = self.pump.lock().expect("pump lock").replace(pump) {
+            old.abort();
+        }
+        *self.channel.lock().expect("channel lock") = Some(channel);
+        self.generation.store(generation, Ordering::SeqCst);
+        Ok(())
     }
 }
 
@@ -173,9 +205,10 @@ async fn pump(
         let Some(state) = state.upgrade() else { return };
         match next {
             Ok(message) => state.receive(message).await,
-            // With auto-recovery the stream carries on after the connection is back.
+            // The connection is lost: the link connects anew and subscribes again.
             Err(error) => {
-                tracing::warn!(subscriber = state.subscriber, %error, "AMQP consumer error")
+                tracing::warn!(subscriber = state.subscriber, %error, "AMQP consumer stopped");
+                return;
             }
         }
     }
@@ -203,9 +236,17 @@ impl ConsumerState {
         let first_failed_at = headers
             .and_then(|headers| header_text(headers, FIRST_FAILED_AT))
             .and_then(|text| humantime::parse_rfc3339_weak(&text).ok());
-        let envelope = match read_envelope(&message, self.event_name) {
-            Ok(envelope) => envelope,
-            Err(error) => return self.unreadable(message, error).await,
+        // A message whose envelope cannot even be read (a malformed attribute header) still
+        // becomes a delivery: the worker dead-letters it with why, as any undecodable payload.
+        let (meta, payload) = match read_envelope(&message, self.event_name) {
+            Ok(envelope) => Meta::from_envelope(envelope),
+            Err(error) => {
+                let envelope = Envelope::new(self.event_name, message.data.clone());
+                let (meta, _) = Meta::from_envelope(envelope);
+                let bytes: Arc<[u8]> = message.data.into();
+                let reason = error.to_string().into();
+                (meta, Payload::Unreadable { reason, bytes })
+            }
         };
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
         self.held
@@ -217,9 +258,8 @@ impl ConsumerState {
             self.retrying
                 .lock()
                 .expect("retrying lock")
-                .remove(&(envelope.id, attempt));
+                .remove(&(meta.id, attempt));
         }
-        let (meta, payload) = Meta::from_envelope(envelope);
         self.dispatch(Delivery {
             meta,
             payload,
@@ -227,31 +267,6 @@ impl ConsumerState {
             first_failed_at,
             seq,
         });
-    }
-
-    /// A message whose envelope cannot even be read (a malformed attribute header): no worker
-    /// can make a delivery of it, so it becomes a dead letter here, with why.
-    async fn unreadable(&self, message: Message, error: WireError) {
-        tracing::warn!(subscriber = self.subscriber, %error, "dead-lettering an unreadable message");
-        let now = SystemTime::now();
-        let letter = DeadLetter {
-            id: DeadLetterId::new(),
-            subscriber: self.subscriber.clone(),
-            group: self.group.clone(),
-            event_name: self.event_name.to_owned(),
-            error: error.to_string(),
-            attempts: 1,
-            first_failed_at: now,
-            last_failed_at: now,
-            envelope: Envelope::new(self.event_name, message.data.clone()),
-        };
-        match dead_letters::store(&self.link, &letter).await {
-            Ok(()) => self.acknowledge(&message.acker).await,
-            Err(error) => {
-                tracing::error!(subscriber = self.subscriber, %error, "cannot dead-letter an unreadable message; returning it");
-                self.requeue(&message.acker).await;
-            }
-        }
     }
 
     /// Hands `delivery` to the workers.
@@ -329,12 +344,13 @@ impl ConsumerState {
     /// Stops consuming; returns how many deliveries are left unfinished if no other consumer
     /// (here or in another process) carries on with the queue.
     pub(crate) async fn close(&self) -> usize {
-        let tasks = std::mem::take(&mut *self.tasks.lock().expect("tasks lock"));
-        let mut tasks = tasks.into_iter();
-        let (pump, counter) = (tasks.next(), tasks.next());
-        if let Some(counter) = counter {
+        let pump = self.pump.lock().expect("pump lock").take();
+        if let Some(counter) = self.counter.lock().expect("counter lock").take() {
             counter.abort();
         }
+        let Some(channel) = self.channel.lock().expect("channel lock").clone() else {
+            return self.held();
+        };
         // Consumers of the queue (every partition has the same ones), this one included.
         let consumers_before = self
             .link
@@ -342,7 +358,7 @@ impl ConsumerState {
             .await
             .map_or(1, |(_, n)| n.max(1));
         for tag in &self.tags {
-            let cancel = self.channel.basic_cancel(
+            let cancel = channel.basic_cancel(
                 short(tag).unwrap_or_default(),
                 BasicCancelOptions::default(),
             );
@@ -368,7 +384,7 @@ impl ConsumerState {
             unfinished += ready + self.pending_retries();
         }
         // Closing the channel returns what it held to the queue, for the next consumer.
-        let closing = self.channel.close(200, "tidings bus closed".into());
+        let closing = channel.close(200, "tidings bus closed".into());
         if let Err(error) = self.link.call("close a channel", closing).await {
             tracing::debug!(subscriber = self.subscriber, %error, "closing a consumer's channel");
         }

@@ -85,6 +85,7 @@ impl Link {
         };
         let (exchange, routing_key) = (short(exchange)?, short(routing_key)?);
         loop {
+            let generation = self.generation();
             let channel = self.publishing().await?;
             let publish = async {
                 let sent = channel.basic_publish(
@@ -105,15 +106,13 @@ impl Link {
                 Ok(Err(error)) => error,
                 Err(_) => return Err(self.timed_out(&what)),
             };
-            // The connection was lost: lapin reconnects and re-declares; publish again once it
-            // is back (the broker may then hold two copies: at-least-once).
-            match tokio::time::timeout(self.settings.timeout, channel.wait_for_recovery(error))
-                .await
-            {
-                Ok(Ok(())) => continue,
-                Ok(Err(error)) => return Err(self.error(format!("refused to {what}: {error}"))),
-                Err(_) => return Err(self.timed_out(&what)),
+            // The connection was lost: publish again once the link connected anew (the broker
+            // may then hold two copies: at-least-once).
+            if self.connection_lost() {
+                self.reconnected(generation, &what).await?;
+                continue;
             }
+            return Err(self.error(format!("refused to {what}: {error}")));
         }
     }
 

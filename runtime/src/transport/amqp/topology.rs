@@ -240,10 +240,10 @@ impl Link {
             link.declare_exchange(&channel, &name, ExchangeKind::Fanout)
                 .await?;
             link.bind(&channel, &name, &name, "").await?;
-            link.delay_queues
-                .lock()
-                .expect("delay queues lock")
-                .push(name.clone());
+            let mut delay_queues = link.delay_queues.lock().expect("delay queues lock");
+            if !delay_queues.contains(&name) {
+                delay_queues.push(name.clone());
+            }
             Ok(())
         })
         .await?;
