@@ -6,7 +6,10 @@
 //! cargo run --release -p tidings-bench -- --quick      # small and fast (CI)
 //! cargo run --release -p tidings-bench -- fan-out      # scenarios whose key contains "fan-out"
 //! cargo run --release -p tidings-bench --features nats -- nats   # against a NATS server
+//! cargo run --release -p tidings-bench --features amqp -- amqp   # RabbitMQ against raw lapin
 //! ```
+//!
+//! The broker scenarios exist only with their features, since they need a server.
 
 mod alloc;
 mod charts;
@@ -38,7 +41,8 @@ struct Args {
     out: PathBuf,
 
     /// Run only scenarios whose key contains one of these: publish-one, fan-out-4, fan-out-16,
-    /// retry, dead-letter, latency, durable, and the brokers compiled in (nats).
+    /// retry, dead-letter, latency, durable, and the brokers compiled in: nats (feature `nats`),
+    /// amqp (feature `amqp`).
     scenarios: Vec<String>,
 }
 
@@ -52,6 +56,8 @@ const KEYS: &[&str] = &[
     "durable",
     #[cfg(feature = "nats")]
     "nats",
+    #[cfg(feature = "amqp")]
+    "amqp",
 ];
 
 fn main() -> ExitCode {
@@ -65,9 +71,14 @@ fn main() -> ExitCode {
         .collect();
     if chosen.is_empty() {
         eprintln!(
-            "no scenario matches {:?}; keys: {}",
+            "no scenario matches {:?}; keys: {}{}",
             args.scenarios,
-            KEYS.join(", ")
+            KEYS.join(", "),
+            if cfg!(feature = "amqp") {
+                ""
+            } else {
+                " (and amqp, with `--features amqp`)"
+            }
         );
         return ExitCode::FAILURE;
     }
@@ -114,6 +125,8 @@ async fn run(chosen: &[&str], size: Size, quick: bool) -> Results {
             "durable" => rows.extend(durable::publish(size).await),
             #[cfg(feature = "nats")]
             "nats" => rows.extend(scenarios::nats::scenarios(size).await),
+            #[cfg(feature = "amqp")]
+            "amqp" => rows.extend(scenarios::amqp::amqp(size).await),
             "latency" => {
                 let (latency_rows, points) = latency::latency(size).await;
                 rows.extend(latency_rows);

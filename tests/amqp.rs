@@ -403,3 +403,165 @@ async fn a_process_killed_mid_handler_loses_nothing() {
     let backend = AmqpBackend::new();
     processes::a_member_killed_mid_handler_loses_nothing(&backend.url()).await;
 }
+
+/// The queue of every consumer on the broker, once per consumer: the waiting ones of a
+/// single-active-consumer queue included (a passive declare counts only the active one).
+fn consumer_queues() -> Vec<String> {
+    let listed = std::process::Command::new("rabbitmqctl")
+        .args(["list_consumers", "-q", "--no-table-headers", "queue_name"])
+        .output()
+        .expect("rabbitmqctl runs");
+    String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .map(|line| line.trim().to_owned())
+        .collect()
+}
+
+/// An ordered subscriber in two processes: each of its 16 partition queues has both as
+/// consumers, one active, and when that one stops the other takes over, in order, losing
+/// nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ordered_instances_in_two_processes_keep_per_key_order_and_take_over() {
+    let backend = AmqpBackend::new();
+    let log: Log<(usize, String, u32)> = Log::default();
+    let instance = |index: usize, url: String| {
+        let log = log.clone();
+        async move {
+            Bus::builder()
+                .url(url)
+                .manual()
+                .subscribe(
+                    Subscriber::new("ordered", move |ping: Arc<Ping>| {
+                        let log = log.clone();
+                        async move {
+                            // Uneven handling times would reorder an unordered subscriber.
+                            let pause = u64::from(3 * (ping.seq % 3));
+                            tokio::time::sleep(Duration::from_millis(pause)).await;
+                            log.push((index, ping.key.clone(), ping.seq));
+                        }
+                    })
+                    .ordered()
+                    .concurrency(4),
+                )
+                .build()
+                .await
+                .unwrap()
+        }
+    };
+    let first = instance(1, backend.url()).await;
+    let second = instance(2, backend.other_process_url()).await;
+    let consumers = consumer_queues();
+    for partition in 0..16 {
+        let queue = format!("{}.ordered.ordered/p{partition}", backend.namespace);
+        let count = consumers.iter().filter(|name| **name == queue).count();
+        assert_eq!(count, 2, "{queue}");
+    }
+    let keys: Vec<String> = (0..8).map(|key| format!("key-{key}")).collect();
+    for seq in 0..20 {
+        for key in &keys {
+            first.publish(Ping::new(key, seq)).await.unwrap();
+        }
+    }
+    first.wait_idle().await;
+    second.wait_idle().await;
+    first.shutdown().await.unwrap();
+    for seq in 20..30 {
+        for key in &keys {
+            second.publish(Ping::new(key, seq)).await.unwrap();
+        }
+    }
+    second.wait_idle().await;
+
+    let log = log.items();
+    assert_eq!(log.len(), 8 * 30, "each event handled exactly once");
+    for key in &keys {
+        let seqs: Vec<u32> = log
+            .iter()
+            .filter(|(_, k, _)| k == key)
+            .map(|(_, _, seq)| *seq)
+            .collect();
+        assert_eq!(seqs, (0..30).collect::<Vec<_>>(), "key {key}");
+    }
+    assert!(
+        log.iter()
+            .filter(|(_, _, seq)| *seq >= 20)
+            .all(|(index, ..)| *index == 2),
+        "the standby took over every partition"
+    );
+    second.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_of_an_ordered_subscriber_is_replayed_into_its_partition() {
+    let backend = AmqpBackend::new();
+    let healthy = Arc::new(AtomicBool::new(false));
+    let handled: Log<(String, u32, u32)> = Log::default();
+    let bus = (&backend as &dyn Backend)
+        .bus_with([Subscriber::new("ordered", {
+            let (healthy, handled) = (healthy.clone(), handled.clone());
+            move |ping: Arc<Ping>, ctx: Context| {
+                let ok = healthy.load(Ordering::SeqCst) || ping.seq > 0;
+                if ok {
+                    handled.push((ping.key.clone(), ping.seq, ctx.attempt()));
+                }
+                std::future::ready(match ok {
+                    true => Ok(()),
+                    false => Err(HandlerError::permanent_msg("not yet")),
+                })
+            }
+        })
+        .ordered()])
+        .await;
+    bus.publish(Ping::new("running", 0)).await.unwrap();
+    bus.publish(Ping::new("running", 1)).await.unwrap();
+    bus.wait_idle().await;
+    let dead = bus.dead_letters().list().await.unwrap();
+    assert_eq!(dead.len(), 1);
+
+    healthy.store(true, Ordering::SeqCst);
+    bus.dead_letters().replay(&dead[0].id).await.unwrap();
+    bus.wait_idle().await;
+    assert_eq!(
+        handled.items(),
+        vec![("running".to_owned(), 1, 1), ("running".to_owned(), 0, 1)]
+    );
+    assert!(bus.dead_letters().list().await.unwrap().is_empty());
+    bus.shutdown().await.unwrap();
+}
+
+/// What a subscriber declared stays on the broker; starting it with options that need other
+/// queues is refused, saying which and what to do, rather than leaving old queues bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changed_queue_options_are_refused_with_what_to_do() {
+    let backend = AmqpBackend::new();
+    let build = |ordered: bool, capacity: usize| {
+        let subscriber = Subscriber::new("stock", |_: Arc<Ping>| std::future::ready(()));
+        let subscriber = if ordered {
+            subscriber.ordered()
+        } else {
+            subscriber
+        };
+        backend
+            .builder()
+            .queue_capacity(capacity)
+            .subscribe(subscriber)
+            .build()
+    };
+    build(false, 100).await.unwrap().shutdown().await.unwrap();
+
+    let error = build(true, 100).await.unwrap_err().to_string();
+    assert!(
+        error.contains(&format!("queue `{}.stock.stock` exists", backend.namespace))
+            && error.contains("is `ordered` now but was declared without it"),
+        "{error}"
+    );
+    let error = build(false, 200).await.unwrap_err().to_string();
+    assert!(
+        error.contains("PRECONDITION_FAILED")
+            && error.contains("the queue exists with other arguments")
+            && error.contains("`queue_capacity`"),
+        "{error}"
+    );
+    // Unchanged options join the queue as before.
+    build(false, 100).await.unwrap().shutdown().await.unwrap();
+}

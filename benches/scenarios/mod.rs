@@ -1,5 +1,7 @@
 //! The scenarios, each against its raw baseline.
 
+#[cfg(feature = "amqp")]
+pub(crate) mod amqp;
 pub(crate) mod durable;
 pub(crate) mod failures;
 pub(crate) mod latency;
@@ -29,7 +31,8 @@ pub(crate) struct Size {
     pub(crate) latency_seconds: f64,
     /// Events per publisher per round in the durable scenarios (each one fsynced).
     pub(crate) durable_events: u64,
-    /// Events per round through a broker.
+    /// Events per round through a broker (each one stored by it).
+    #[cfg_attr(not(any(feature = "nats", feature = "amqp")), allow(dead_code))]
     pub(crate) broker_events: u64,
 }
 

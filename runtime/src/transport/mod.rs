@@ -4,7 +4,7 @@
 //! |---|---|---|---|
 //! | memory | `memory://` (default) | `memory` (default) | available |
 //! | local durable | `file://PATH` | `durable` (default) | available |
-//! | NATS JetStream | `nats://` | `nats` | planned |
+//! | NATS JetStream | `nats://` | `nats` | available |
 //! | RabbitMQ | `amqp://` | `amqp` | available |
 //! | Redis Streams | `redis://` | `redis` | planned |
 //! | PostgreSQL | `postgres://` | `postgres` | planned |
@@ -22,6 +22,8 @@ pub(crate) mod memory;
 #[cfg(feature = "nats")]
 pub(crate) mod nats;
 mod outgoing;
+#[cfg(any(feature = "nats", feature = "amqp"))]
+pub(crate) mod partition;
 
 pub(crate) use any::{AnyConsumer, AnyTransport};
 pub(crate) use contract::{Capabilities, Consumer, Outcome, Outgoing, Transport};

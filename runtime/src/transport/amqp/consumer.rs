@@ -3,15 +3,16 @@
 //!
 //! Prefetch (`basic.qos`) is the subscriber's concurrency, so the broker hands this process no
 //! more than its workers can run and the rest stays in the queue for other instances. An
-//! `ordered` subscriber is different: its queue has a single active consumer (the broker picks
-//! one instance; the others stand by), the pump keeps one lane per key so that only the oldest
-//! delivery of a key runs, and a retry waits here, unacknowledged, so nothing of its key
-//! overtakes it. It prefetches more, so that a parked key does not starve the others.
+//! `ordered` subscriber is different: it consumes one queue per partition, each with a single
+//! active consumer (one instance at a time takes a partition; the others stand by) and a
+//! prefetch of one, so the broker hands out a partition's next event only once the previous one
+//! is settled. A retry waits here, its message unacknowledged, so a failing key holds back its
+//! own partition only, as on NATS.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use lapin::message::Delivery as Message;
@@ -27,12 +28,13 @@ use super::dead_letters;
 use super::link::Link;
 use super::publish::PREFIX;
 use super::retry::{ATTEMPT, FIRST_FAILED_AT};
-use super::topology::{WorkQueue, short, work_queue};
-use crate::dead_letter::{DeadLetter, DeadLetterId, Envelope};
-use crate::delivery::{Delivery, Meta};
+use super::topology::{WorkQueue, partition_queue, short, work_queue};
+use crate::dead_letter::Envelope;
+use crate::delivery::{Delivery, Meta, Payload};
 use crate::error::Result;
 use crate::event::EventId;
 use crate::subscriber::Subscriber;
+use crate::transport::partition::PARTITIONS;
 use crate::transport::{Consumer, Outcome};
 use crate::wire::WireError;
 
@@ -44,13 +46,22 @@ pub(crate) struct AmqpConsumer(pub(crate) Arc<ConsumerState>);
 
 pub(crate) struct ConsumerState {
     pub(crate) link: Arc<Link>,
-    /// The subscriber's queue.
-    pub(crate) queue: String,
+    /// The subscriber's queue, or its partitions' queues when `ordered`.
+    pub(crate) queues: Vec<String>,
+    /// What each queue takes: every partition, or (`ordered`) one.
+    partitions: Vec<Option<u64>>,
+    /// Retries wait here rather than in a delay queue, holding their partition.
+    ordered: bool,
     subscriber: String,
     group: String,
     pub(crate) event_name: &'static str,
-    channel: Channel,
-    tag: String,
+    prefetch: u16,
+    max_ready: u32,
+    /// The channel consuming the queues, and the link generation it was opened on.
+    channel: Mutex<Option<Channel>>,
+    generation: AtomicU64,
+    /// One consumer tag per queue.
+    tags: Vec<String>,
     /// Deliveries ready for a worker.
     to_workers: mpsc::UnboundedSender<Delivery>,
     from_pump: tokio::sync::Mutex<mpsc::UnboundedReceiver<Delivery>>,
@@ -62,24 +73,12 @@ pub(crate) struct ConsumerState {
     /// Retries sent to a delay queue, by event id and attempt, until they come back here or
     /// their due time (plus a grace) passed, when another instance likely took them.
     pub(crate) retrying: Mutex<HashMap<(EventId, u32), Instant>>,
-    /// `ordered` only: per key, the deliveries waiting behind the one running (a key present
-    /// means one of its deliveries is running or waiting to retry).
-    lanes: Option<Mutex<HashMap<u64, VecDeque<Delivery>>>>,
-    tasks: Mutex<Vec<JoinHandle<()>>>,
-}
-
-/// How many deliveries the broker may hand this consumer before it settled them.
-fn prefetch(workers: usize, ordered: bool, capacity: usize) -> usize {
-    let wanted = if ordered {
-        (workers * 8).max(32)
-    } else {
-        workers
-    };
-    wanted.clamp(1, capacity.clamp(1, usize::from(u16::MAX)))
+    pump: Mutex<Option<JoinHandle<()>>>,
+    counter: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl AmqpConsumer {
-    /// Declares `subscriber`'s queue (or joins it) and starts consuming it.
+    /// Declares `subscriber`'s queues (or joins them) and starts consuming them.
     pub(crate) async fn start(
         link: &Arc<Link>,
         subscriber: &Subscriber,
@@ -87,72 +86,130 @@ impl AmqpConsumer {
         capacity: usize,
     ) -> Result<AmqpConsumer> {
         let ordered = subscriber.options.ordered;
-        let prefetch = prefetch(workers, ordered, capacity);
-        let name = work_queue(
+        let base = work_queue(
             &link.settings.namespace,
             subscriber.group_name(),
             subscriber.name(),
         );
+        let partitions: Vec<Option<u64>> = match ordered {
+            true => (0..PARTITIONS).map(Some).collect(),
+            false => vec![None],
+        };
+        let queues: Vec<String> = partitions
+            .iter()
+            .map(|partition| partition.map_or_else(|| base.clone(), |p| partition_queue(&base, p)))
+            .collect();
+        let other_shape = match ordered {
+            true => base.clone(),
+            false => partition_queue(&base, 0),
+        };
+        link.refuse_other_shape(&other_shape, ordered).await?;
+        // Per consumer, so per partition when ordered: one at a time keeps a partition's order.
+        let prefetch = match ordered {
+            true => 1,
+            false => workers.clamp(1, capacity.clamp(1, usize::from(u16::MAX))),
+        };
         // The broker lets one more message in than `x-max-length` before refusing, and counts
         // only ready ones: prefetched + ready then stays within the bus's queue capacity.
-        let max_ready = capacity.saturating_sub(prefetch + 1);
-        link.declare_work_queue(&WorkQueue {
-            name: &name,
-            event: subscriber.event_name(),
-            group: subscriber.group_name(),
-            subscriber: subscriber.name(),
-            max_ready: u32::try_from(max_ready).unwrap_or(u32::MAX),
-            ordered,
-        })
-        .await?;
-        let channel = link.open_channel().await?;
-        let qos = channel.basic_qos(prefetch as u16, BasicQosOptions::default());
-        link.call("set the prefetch", qos).await?;
-        let tag = format!("tidings.{}.{:x}", std::process::id(), fastrand::u64(..));
-        let consume = channel.basic_consume(
-            short(&name)?,
-            short(&tag)?,
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        );
-        let stream = link.call(&format!("consume `{name}`"), consume).await?;
+        let max_ready = (capacity / queues.len()).saturating_sub(prefetch + 1);
+        let tags = queues
+            .iter()
+            .map(|_| format!("tidings.{}.{:x}", std::process::id(), fastrand::u64(..)))
+            .collect();
         let (to_workers, from_pump) = mpsc::unbounded_channel();
         let state = Arc::new(ConsumerState {
             link: Arc::clone(link),
-            queue: name,
+            queues,
+            partitions,
+            ordered,
             subscriber: subscriber.name().to_owned(),
             group: subscriber.group_name().to_owned(),
             event_name: subscriber.event_name(),
-            channel,
-            tag,
+            prefetch: u16::try_from(prefetch).unwrap_or(u16::MAX),
+            max_ready: u32::try_from(max_ready).unwrap_or(u32::MAX),
+            channel: Mutex::default(),
+            generation: AtomicU64::new(0),
+            tags,
             to_workers,
             from_pump: tokio::sync::Mutex::new(from_pump),
             held: Mutex::default(),
             next_seq: AtomicU64::new(1),
             queued_on_broker: AtomicUsize::new(0),
             retrying: Mutex::default(),
-            lanes: ordered.then(Mutex::default),
-            tasks: Mutex::default(),
+            pump: Mutex::default(),
+            counter: Mutex::default(),
         });
+        state.subscribe().await?;
         let weak = Arc::downgrade(&state);
-        let tasks = vec![
-            tokio::spawn(pump(weak.clone(), stream)),
-            tokio::spawn(count_queue(weak.clone())),
-        ];
-        *state.tasks.lock().expect("tasks lock") = tasks;
+        *state.counter.lock().expect("counter lock") =
+            Some(tokio::spawn(count_queue(weak.clone())));
         link.consumers.lock().expect("consumers lock").push(weak);
         Ok(AmqpConsumer(state))
     }
 }
 
+impl ConsumerState {
+    /// The link generation this consumer last subscribed on.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Declares the queues and consumes them on a channel of the link's current connection
+    /// (again, after the link connected anew: what the old channel held is redelivered).
+    pub(crate) async fn subscribe(self: &Arc<Self>) -> Result<()> {
+        let link = &self.link;
+        let generation = link.generation();
+        for (queue, partition) in self.queues.iter().zip(&self.partitions) {
+            link.declare_work_queue(&WorkQueue {
+                name: queue,
+                event: self.event_name,
+                group: &self.group,
+                subscriber: &self.subscriber,
+                max_ready: self.max_ready,
+                partition: *partition,
+            })
+            .await?;
+        }
+        let channel = link.open_channel().await?;
+        let qos = channel.basic_qos(self.prefetch, BasicQosOptions::default());
+        link.call("set the prefetch", qos).await?;
+        let mut streams = Vec::with_capacity(self.queues.len());
+        for (queue, tag) in self.queues.iter().zip(&self.tags) {
+            let consume = channel.basic_consume(
+                short(queue)?,
+                short(tag)?,
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            );
+            streams.push(link.call(&format!("consume `{queue}`"), consume).await?);
+        }
+        let pump = tokio::spawn(pump(
+            Arc::downgrade(self),
+            futures_util::stream::select_all(streams),
+        ));
+        if let Some(old) = self.pump.lock().expect("pump lock").replace(pump) {
+            old.abort();
+        }
+        *self.channel.lock().expect("channel lock") = Some(channel);
+        self.generation.store(generation, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
 /// Moves broker deliveries to the workers until the consumer is cancelled.
-async fn pump(state: Weak<ConsumerState>, mut stream: lapin::Consumer) {
+async fn pump(
+    state: Weak<ConsumerState>,
+    mut stream: futures_util::stream::SelectAll<lapin::Consumer>,
+) {
     while let Some(next) = stream.next().await {
         let Some(state) = state.upgrade() else { return };
         match next {
             Ok(message) => state.receive(message).await,
-            // With auto-recovery the stream carries on after the connection is back.
-            Err(error) => tracing::warn!(queue = state.queue, %error, "AMQP consumer error"),
+            // The connection is lost: the link connects anew and subscribes again.
+            Err(error) => {
+                tracing::warn!(subscriber = state.subscriber, %error, "AMQP consumer stopped");
+                return;
+            }
         }
     }
 }
@@ -162,10 +219,8 @@ async fn count_queue(state: Weak<ConsumerState>) {
     loop {
         tokio::time::sleep(COUNT_EVERY).await;
         let Some(state) = state.upgrade() else { return };
-        if let Ok((ready, _)) = state.link.count(&state.queue).await {
-            state
-                .queued_on_broker
-                .store(ready as usize, Ordering::Relaxed);
+        if let Ok(ready) = state.ready_on_broker().await {
+            state.queued_on_broker.store(ready, Ordering::Relaxed);
         }
     }
 }
@@ -181,9 +236,17 @@ impl ConsumerState {
         let first_failed_at = headers
             .and_then(|headers| header_text(headers, FIRST_FAILED_AT))
             .and_then(|text| humantime::parse_rfc3339_weak(&text).ok());
-        let envelope = match read_envelope(&message, self.event_name) {
-            Ok(envelope) => envelope,
-            Err(error) => return self.unreadable(message, error).await,
+        // A message whose envelope cannot even be read (a malformed attribute header) still
+        // becomes a delivery: the worker dead-letters it with why, as any undecodable payload.
+        let (meta, payload) = match read_envelope(&message, self.event_name) {
+            Ok(envelope) => Meta::from_envelope(envelope),
+            Err(error) => {
+                let envelope = Envelope::new(self.event_name, message.data.clone());
+                let (meta, _) = Meta::from_envelope(envelope);
+                let bytes: Arc<[u8]> = message.data.into();
+                let reason = error.to_string().into();
+                (meta, Payload::Unreadable { reason, bytes })
+            }
         };
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
         self.held
@@ -195,9 +258,8 @@ impl ConsumerState {
             self.retrying
                 .lock()
                 .expect("retrying lock")
-                .remove(&(envelope.id, attempt));
+                .remove(&(meta.id, attempt));
         }
-        let (meta, payload) = Meta::from_envelope(envelope);
         self.dispatch(Delivery {
             meta,
             payload,
@@ -207,60 +269,18 @@ impl ConsumerState {
         });
     }
 
-    /// A message whose envelope cannot even be read (a malformed attribute header): no worker
-    /// can make a delivery of it, so it becomes a dead letter here, with why.
-    async fn unreadable(&self, message: Message, error: WireError) {
-        tracing::warn!(queue = self.queue, %error, "dead-lettering an unreadable message");
-        let now = SystemTime::now();
-        let letter = DeadLetter {
-            id: DeadLetterId::new(),
-            subscriber: self.subscriber.clone(),
-            group: self.group.clone(),
-            event_name: self.event_name.to_owned(),
-            error: error.to_string(),
-            attempts: 1,
-            first_failed_at: now,
-            last_failed_at: now,
-            envelope: Envelope::new(self.event_name, message.data.clone()),
-        };
-        match dead_letters::store(&self.link, &letter).await {
-            Ok(()) => self.acknowledge(&message.acker).await,
-            Err(error) => {
-                tracing::error!(queue = self.queue, %error, "cannot dead-letter an unreadable message; returning it");
-                self.requeue(&message.acker).await;
-            }
-        }
-    }
-
-    /// Hands `delivery` to the workers, unless (ordered) an older one of its key runs.
+    /// Hands `delivery` to the workers.
     fn dispatch(&self, delivery: Delivery) {
-        if let (Some(lanes), Some(key)) = (&self.lanes, delivery.meta.key_hash) {
-            let mut lanes = lanes.lock().expect("lanes lock");
-            if let Some(waiting) = lanes.get_mut(&key) {
-                waiting.push_back(delivery);
-                return;
-            }
-            lanes.insert(key, VecDeque::new());
-        }
         let _ = self.to_workers.send(delivery);
     }
 
-    /// (ordered) The running delivery of `key` is done: the next one of its key may run.
-    fn release(&self, key: Option<u64>) {
-        let (Some(lanes), Some(key)) = (&self.lanes, key) else {
-            return;
-        };
-        let next = {
-            let mut lanes = lanes.lock().expect("lanes lock");
-            let next = lanes.get_mut(&key).and_then(VecDeque::pop_front);
-            if next.is_none() {
-                lanes.remove(&key);
-            }
-            next
-        };
-        if let Some(next) = next {
-            let _ = self.to_workers.send(next);
+    /// Ready messages in the subscriber's queues, counted on the broker.
+    pub(crate) async fn ready_on_broker(&self) -> Result<usize> {
+        let mut ready = 0;
+        for queue in &self.queues {
+            ready += self.link.count(queue).await?.0 as usize;
         }
+        Ok(ready)
     }
 
     /// The acker of a held delivery. It stays held until [`forget`](Self::forget), after its
@@ -286,10 +306,12 @@ impl ConsumerState {
             Ok(true) => {}
             // The channel was recovered since: the broker delivers the message again.
             Ok(false) => tracing::warn!(
-                queue = self.queue,
+                subscriber = self.subscriber,
                 "an acknowledgement was lost with its channel; the broker redelivers the event"
             ),
-            Err(error) => tracing::warn!(queue = self.queue, %error, "acknowledging a delivery"),
+            Err(error) => {
+                tracing::warn!(subscriber = self.subscriber, %error, "acknowledging a delivery")
+            }
         }
     }
 
@@ -297,7 +319,7 @@ impl ConsumerState {
     async fn requeue(&self, acker: &Acker) {
         let reject = acker.reject(BasicRejectOptions { requeue: true });
         if let Err(error) = self.link.call("return a delivery", reject).await {
-            tracing::warn!(queue = self.queue, %error, "returning a delivery");
+            tracing::warn!(subscriber = self.subscriber, %error, "returning a delivery");
         }
     }
 
@@ -322,24 +344,27 @@ impl ConsumerState {
     /// Stops consuming; returns how many deliveries are left unfinished if no other consumer
     /// (here or in another process) carries on with the queue.
     pub(crate) async fn close(&self) -> usize {
-        let tasks = std::mem::take(&mut *self.tasks.lock().expect("tasks lock"));
-        let mut tasks = tasks.into_iter();
-        let (pump, counter) = (tasks.next(), tasks.next());
-        if let Some(counter) = counter {
+        let pump = self.pump.lock().expect("pump lock").take();
+        if let Some(counter) = self.counter.lock().expect("counter lock").take() {
             counter.abort();
         }
-        // Consumers of the queue, this one included.
+        let Some(channel) = self.channel.lock().expect("channel lock").clone() else {
+            return self.held();
+        };
+        // Consumers of the queue (every partition has the same ones), this one included.
         let consumers_before = self
             .link
-            .count(&self.queue)
+            .count(&self.queues[0])
             .await
             .map_or(1, |(_, n)| n.max(1));
-        let cancel = self.channel.basic_cancel(
-            short(&self.tag).unwrap_or_default(),
-            BasicCancelOptions::default(),
-        );
-        if let Err(error) = self.link.call("cancel a consumer", cancel).await {
-            tracing::debug!(queue = self.queue, %error, "cancelling a consumer");
+        for tag in &self.tags {
+            let cancel = channel.basic_cancel(
+                short(tag).unwrap_or_default(),
+                BasicCancelOptions::default(),
+            );
+            if let Err(error) = self.link.call("cancel a consumer", cancel).await {
+                tracing::debug!(subscriber = self.subscriber, %error, "cancelling a consumer");
+            }
         }
         // After the cancel the stream ends once what the broker already sent is pumped, so
         // those deliveries are counted below.
@@ -354,14 +379,14 @@ impl ConsumerState {
         // A quorum queue keeps counting a cancelled consumer while it holds unacknowledged
         // messages, so whether others carry on is judged from the count before the cancel.
         if consumers_before <= 1
-            && let Ok((ready, _)) = self.link.count(&self.queue).await
+            && let Ok(ready) = self.ready_on_broker().await
         {
-            unfinished += ready as usize + self.pending_retries();
+            unfinished += ready + self.pending_retries();
         }
         // Closing the channel returns what it held to the queue, for the next consumer.
-        let closing = self.channel.close(200, "tidings bus closed".into());
+        let closing = channel.close(200, "tidings bus closed".into());
         if let Err(error) = self.link.call("close a channel", closing).await {
-            tracing::debug!(queue = self.queue, %error, "closing a consumer's channel");
+            tracing::debug!(subscriber = self.subscriber, %error, "closing a consumer's channel");
         }
         unfinished
     }
@@ -380,17 +405,15 @@ impl Consumer for AmqpConsumer {
 
     async fn settle(&self, mut delivery: Delivery, outcome: Outcome) {
         let state = &self.0;
-        let key = delivery.meta.key_hash;
         match outcome {
             Outcome::Handled => {
                 if let Some(acker) = state.acker(delivery.seq) {
                     state.acknowledge(&acker).await;
                     state.forget(delivery.seq);
                 }
-                state.release(key);
             }
-            Outcome::Retry { delay } if state.lanes.is_some() => {
-                // Ordered: the retry waits here, holding its key (and its message unacked).
+            Outcome::Retry { delay } if state.ordered => {
+                // The retry waits here, holding its partition (its message unacknowledged).
                 delivery.attempt += 1;
                 let weak = Arc::downgrade(state);
                 tokio::spawn(async move {
@@ -410,7 +433,7 @@ impl Consumer for AmqpConsumer {
                     // counts as a delivery, so the attempt number still goes up.
                     Ok(false) => state.requeue(&acker).await,
                     Err(error) => {
-                        tracing::warn!(queue = state.queue, %error, "cannot schedule a retry; returning the delivery to its queue");
+                        tracing::warn!(subscriber = state.subscriber, %error, "cannot schedule a retry; returning the delivery to its queue");
                         state.requeue(&acker).await;
                     }
                 }
@@ -421,13 +444,12 @@ impl Consumer for AmqpConsumer {
                     match dead_letters::store(&state.link, &letter).await {
                         Ok(()) => state.acknowledge(&acker).await,
                         Err(error) => {
-                            tracing::error!(queue = state.queue, %error, "cannot store a dead letter; returning the delivery to its queue");
+                            tracing::error!(subscriber = state.subscriber, %error, "cannot store a dead letter; returning the delivery to its queue");
                             state.requeue(&acker).await;
                         }
                     }
                     state.forget(delivery.seq);
                 }
-                state.release(key);
             }
         }
     }

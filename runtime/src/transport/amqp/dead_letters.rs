@@ -25,9 +25,10 @@ use lapin::types::AMQPValue;
 use super::consumer::{header_text, header_u32, read_envelope};
 use super::link::Link;
 use super::publish::{Stored, properties};
-use super::topology::{short, work_queue};
+use super::topology::{partition_queue, short, work_queue};
 use crate::dead_letter::{DeadLetter, DeadLetterId};
 use crate::error::{Error, Result};
+use crate::transport::partition::partition;
 
 const ID: &str = "tidings-dl-id";
 const SUBSCRIBER: &str = "tidings-dl-subscriber";
@@ -84,26 +85,40 @@ pub(crate) async fn get(link: &Link, id: &DeadLetterId) -> Result<Option<DeadLet
 }
 
 /// Publishes the letter's event to its subscriber's queue (and no other), from attempt 1,
-/// then removes the letter.
+/// then removes the letter. An `ordered` subscriber has no queue of that name but one per
+/// partition: then the event goes to its key's.
 pub(crate) async fn replay(link: &Link, id: &DeadLetterId) -> Result<()> {
     let found = read(
         link,
         |letter| letter.id == *id,
         async |link, letter| {
             let queue = work_queue(&link.settings.namespace, &letter.group, &letter.subscriber);
-            let properties = properties(&letter.envelope, &[]);
-            match link
-                .publish_once("", &queue, properties, &letter.envelope.data)
-                .await?
-            {
+            let key_hash = letter
+                .envelope
+                .subject
+                .as_deref()
+                .map(|subject| crate::Key::Str(subject).hash64());
+            let partitioned = partition_queue(&queue, partition(key_hash));
+            let mut stored = Stored::Unroutable;
+            for queue in [&queue, &partitioned] {
+                let properties = properties(&letter.envelope, &[]);
+                stored = link
+                    .publish_once("", queue, properties, &letter.envelope.data)
+                    .await?;
+                if stored != Stored::Unroutable {
+                    break;
+                }
+            }
+            match stored {
                 Stored::Yes => Ok(()),
                 Stored::Unroutable => Err(Error::SubscriberNotRunning {
                     id: letter.id,
                     subscriber: letter.subscriber.clone(),
                 }),
                 Stored::Refused => Err(link.error(format!(
-                    "refused the replay of dead letter {id}: queue `{queue}` is full; try again \
-                 once it drained"
+                    "refused the replay of dead letter {id}: the queue of `{}` is full; try \
+                     again once it drained",
+                    letter.subscriber
                 ))),
             }
         },

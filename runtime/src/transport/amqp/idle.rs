@@ -33,12 +33,12 @@ async fn looks_idle(link: &Link) -> bool {
         return false;
     }
     for consumer in &consumers {
-        match link.count(&consumer.queue).await {
-            Ok((ready, _)) => {
+        match consumer.ready_on_broker().await {
+            Ok(ready) => {
                 // Fresh numbers for `stats()` too, so that it agrees with an idle bus.
                 consumer
                     .queued_on_broker
-                    .store(ready as usize, std::sync::atomic::Ordering::Relaxed);
+                    .store(ready, std::sync::atomic::Ordering::Relaxed);
                 if ready > 0 {
                     return false;
                 }

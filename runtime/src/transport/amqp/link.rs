@@ -3,7 +3,9 @@
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use lapin::options::ConfirmSelectOptions;
 use lapin::{Channel, Connection, ConnectionProperties};
@@ -12,12 +14,21 @@ use super::Settings;
 use super::consumer::ConsumerState;
 use crate::error::{Error, Result};
 
+/// How often the watchdog looks at the connection, and tries to connect again once it is lost.
+const WATCH_EVERY: Duration = Duration::from_millis(250);
+
 /// Buses of this process on each broker URL.
 static LINKS: Mutex<Vec<Arc<Link>>> = Mutex::new(Vec::new());
 
 pub(crate) struct Link {
     pub(crate) settings: Settings,
-    connection: Connection,
+    /// Replaced by [`watch`] when lapin's own recovery gave the connection up.
+    connection: Mutex<Arc<Connection>>,
+    /// How many times the connection was replaced: consumers subscribed on an older one
+    /// subscribe again, and publishes that lost theirs wait for the next.
+    generation: tokio::sync::watch::Sender<u64>,
+    /// Set by `close`, so that the watchdog does not bring a closed link back.
+    closed: AtomicBool,
     /// Declares and passive declares (counts): a refused declare closes its channel, and must
     /// not take publishes down with it.
     topology: Slot,
@@ -55,6 +66,7 @@ pub(crate) async fn open(settings: Settings) -> Result<Arc<Link>> {
         return Ok(existing);
     }
     LINKS.lock().expect("links lock").push(Arc::clone(&link));
+    tokio::spawn(watch(Arc::downgrade(&link)));
     Ok(link)
 }
 
@@ -83,38 +95,12 @@ pub(crate) async fn release(link: &Arc<Link>) {
 
 impl Link {
     async fn connect(settings: Settings) -> Result<Link> {
-        // Auto-recovery reconnects with backoff and re-declares what this connection declared
-        // (exchanges, queues, bindings, consumers, qos, confirm mode).
-        let properties = ConnectionProperties::default()
-            // Named after the namespace, for `rabbitmqctl list_connections client_properties`.
-            .with_connection_name(format!("tidings {}", settings.namespace).into())
-            .enable_auto_recover();
-        let connect = Connection::connect(&settings.broker_url, properties);
-        let connection = match tokio::time::timeout(settings.timeout, connect).await {
-            Ok(Ok(connection)) => connection,
-            Ok(Err(error)) => {
-                return Err(Error::Broker {
-                    url: settings.shown_url.clone(),
-                    problem: format!(
-                        "cannot be reached: {error}; is RabbitMQ running there? Start it with \
-                         `rabbitmq-server -detached`, or check host, port, credentials and vhost"
-                    ),
-                });
-            }
-            Err(_) => {
-                return Err(Error::Broker {
-                    url: settings.shown_url.clone(),
-                    problem: format!(
-                        "did not accept a connection within {}; is RabbitMQ running there? \
-                         Start it with `rabbitmq-server -detached`",
-                        humantime::format_duration(settings.timeout)
-                    ),
-                });
-            }
-        };
+        let connection = dial(&settings).await?;
         Ok(Link {
             settings,
-            connection,
+            connection: Mutex::new(Arc::new(connection)),
+            generation: tokio::sync::watch::Sender::new(0),
+            closed: AtomicBool::new(false),
             topology: Slot::default(),
             publishing: Slot {
                 confirms: true,
@@ -128,6 +114,124 @@ impl Link {
         })
     }
 
+    fn connection(&self) -> Arc<Connection> {
+        Arc::clone(&self.connection.lock().expect("connection lock"))
+    }
+
+    /// Whether the connection is gone, and the watchdog is to connect anew.
+    pub(crate) fn connection_lost(&self) -> bool {
+        let connection = self.connection();
+        let status = connection.status();
+        status.errored() || status.closed()
+    }
+
+    /// How many times the connection was replaced.
+    pub(crate) fn generation(&self) -> u64 {
+        *self.generation.borrow()
+    }
+
+    /// Waits until the connection was replaced since `generation`, for at most the timeout.
+    pub(crate) async fn reconnected(&self, generation: u64, what: &str) -> Result<()> {
+        let mut changes = self.generation.subscribe();
+        let replaced = changes.wait_for(|current| *current > generation);
+        match tokio::time::timeout(self.settings.timeout, replaced).await {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(self.error(format!(
+                "lost the connection while asked to {what}, and did not take a new one within \
+                 {}; check that it is up, or raise `timeout=` in the URL",
+                humantime::format_duration(self.settings.timeout)
+            ))),
+        }
+    }
+
+    /// Connects again after the connection was lost: what was declared is declared again as
+    /// it is next used, and consumers subscribe again.
+    async fn relink(&self) -> Result<()> {
+        let connection = dial(&self.settings).await?;
+        *self.connection.lock().expect("connection lock") = Arc::new(connection);
+        self.declared.lock().expect("declared lock").clear();
+        for slot in [&self.topology, &self.publishing] {
+            *slot.channel.lock().expect("channel lock") = None;
+        }
+        self.generation.send_modify(|generation| *generation += 1);
+        Ok(())
+    }
+}
+
+/// Keeps the link connected. lapin's own auto-recovery is not used: under a broker restart it
+/// was seen to stay "reconnecting" for good. Instead a lost connection is replaced here, as
+/// soon as the broker accepts one, and every consumer subscribes again on the new one (what
+/// the old one held unacknowledged is redelivered: at-least-once).
+async fn watch(link: Weak<Link>) {
+    let mut lost_since: Option<std::time::Instant> = None;
+    loop {
+        tokio::time::sleep(WATCH_EVERY).await;
+        let Some(link) = link.upgrade() else { return };
+        if link.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        let status = link.connection().status().clone();
+        if status.errored() || status.closed() {
+            let since = *lost_since.get_or_insert_with(std::time::Instant::now);
+            match link.relink().await {
+                Ok(()) => {
+                    tracing::warn!(
+                        url = link.settings.shown_url,
+                        "connected to the broker again after {:.1}s",
+                        since.elapsed().as_secs_f64()
+                    );
+                    lost_since = None;
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "the broker does not take a connection yet");
+                    continue;
+                }
+            }
+        }
+        let generation = link.generation();
+        for consumer in link.live_consumers() {
+            if consumer.generation() < generation
+                && let Err(error) = consumer.subscribe().await
+            {
+                tracing::warn!(%error, "subscribing again after a new connection");
+            }
+        }
+    }
+}
+
+/// A new connection to the broker.
+async fn dial(settings: &Settings) -> Result<Connection> {
+    probe(settings).await?;
+    let properties = ConnectionProperties::default()
+        // Named after the namespace, for `rabbitmqctl list_connections client_properties`.
+        .with_connection_name(format!("tidings {}", settings.namespace).into());
+    let connect = Connection::connect(&settings.broker_url, properties);
+    let connection = match tokio::time::timeout(settings.timeout, connect).await {
+        Ok(Ok(connection)) => connection,
+        Ok(Err(error)) => {
+            return Err(Error::Broker {
+                url: settings.shown_url.clone(),
+                problem: format!(
+                    "refused the connection: {error}; check credentials and vhost, or \
+                         start RabbitMQ with `rabbitmq-server -detached`"
+                ),
+            });
+        }
+        Err(_) => {
+            return Err(Error::Broker {
+                url: settings.shown_url.clone(),
+                problem: format!(
+                    "did not accept a connection within {}; is RabbitMQ running there? \
+                         Start it with `rabbitmq-server -detached`",
+                    humantime::format_duration(settings.timeout)
+                ),
+            });
+        }
+    };
+    Ok(connection)
+}
+
+impl Link {
     /// Runs one broker call under the URL's timeout, turning failures into [`Error::Broker`]
     /// that say what was being done.
     pub(crate) async fn call<T>(
@@ -170,8 +274,7 @@ impl Link {
     async fn channel(&self, slot: &Slot) -> Result<Channel> {
         if let Some(channel) = slot.channel.lock().expect("channel lock").as_ref() {
             let status = channel.status();
-            // A recovering channel comes back by itself; only a closed one is replaced.
-            if status.connected() || status.reconnecting() {
+            if status.connected() {
                 return Ok(channel.clone());
             }
         }
@@ -187,9 +290,15 @@ impl Link {
         Ok(channel)
     }
 
-    /// A channel of its own, for one consumer or one dead-letter reader.
+    /// A channel of its own, for one consumer or one dead-letter reader. While the connection
+    /// is lost, waits (up to the timeout) for the watchdog to connect anew.
     pub(crate) async fn open_channel(&self) -> Result<Channel> {
-        self.call("open a channel", self.connection.create_channel())
+        let generation = self.generation();
+        if self.connection_lost() {
+            self.reconnected(generation, "open a channel").await?;
+        }
+        let connection = self.connection();
+        self.call("open a channel", connection.create_channel())
             .await
     }
 
@@ -201,9 +310,36 @@ impl Link {
     }
 
     async fn close(&self) {
-        let closing = self.connection.close(200, "tidings bus closed".into());
+        self.closed.store(true, Ordering::SeqCst);
+        let connection = self.connection();
+        let closing = connection.close(200, "tidings bus closed".into());
         if let Err(error) = self.call("close the connection", closing).await {
             tracing::debug!(%error, "closing the AMQP connection");
         }
+    }
+}
+
+/// Fails at once, saying so, when nothing listens at the broker's address: lapin would keep
+/// trying to connect in the background long after `build()` gave up on it.
+async fn probe(settings: &Settings) -> Result<()> {
+    let unreachable = |problem: String| Error::Broker {
+        url: settings.shown_url.clone(),
+        problem: format!(
+            "cannot be reached: {problem}; is RabbitMQ running there? Start it with \
+             `rabbitmq-server -detached`, or check host and port"
+        ),
+    };
+    let uri: lapin::uri::AMQPUri = settings
+        .broker_url
+        .parse()
+        .map_err(|problem: String| unreachable(problem))?;
+    let address = (uri.authority.host.as_str(), uri.authority.port);
+    match tokio::time::timeout(settings.timeout, tokio::net::TcpStream::connect(address)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(error)) => Err(unreachable(error.to_string())),
+        Err(_) => Err(unreachable(format!(
+            "no answer within {}",
+            humantime::format_duration(settings.timeout)
+        ))),
     }
 }

@@ -1,6 +1,7 @@
 //! RabbitMQ (`amqp://`), on lapin: an exchange per event, a quorum queue per subscriber shared
-//! by its instances in every process, publisher confirms, retries through TTL delay queues,
-//! dead letters in a queue of their own. See `topology` for the names and kinds.
+//! by its instances in every process (one per partition of the key when `ordered`), publisher
+//! confirms, retries through TTL delay queues, dead letters in a queue of their own. See
+//! `topology` for the names and kinds.
 
 mod consumer;
 mod dead_letters;
@@ -17,9 +18,11 @@ pub(crate) use consumer::AmqpConsumer;
 pub(crate) use settings::Settings;
 
 use self::link::Link;
+use self::topology::routing_key;
 use crate::dead_letter::{DeadLetter, DeadLetterId};
 use crate::error::Result;
 use crate::subscriber::Subscriber;
+use crate::transport::partition::partition;
 use crate::transport::{Capabilities, Outgoing, Transport};
 
 pub(crate) struct AmqpTransport {
@@ -60,8 +63,14 @@ impl Transport for AmqpTransport {
         let envelope = outgoing.to_envelope()?;
         let exchange = self.link.event_exchange(outgoing.event_name).await?;
         let properties = publish::properties(&envelope, &[]);
+        let partition = partition(outgoing.meta.key_hash);
         self.link
-            .publish_waiting(&exchange, "", properties, &envelope.data)
+            .publish_waiting(
+                &exchange,
+                routing_key(partition),
+                properties,
+                &envelope.data,
+            )
             .await?;
         Ok(())
     }

@@ -56,7 +56,9 @@ pub(crate) fn properties(envelope: &Envelope, extra: &[(&str, String)]) -> Basic
 }
 
 impl Link {
-    /// Publishes once and waits for the broker's confirm.
+    /// Publishes once into the queue `routing_key` names through `exchange` (the default
+    /// exchange, or a delay queue's), and waits for the broker's confirm: `Unroutable` if no
+    /// such queue exists.
     pub(crate) async fn publish_once(
         &self,
         exchange: &str,
@@ -64,13 +66,26 @@ impl Link {
         properties: BasicProperties,
         body: &[u8],
     ) -> Result<Stored> {
+        self.publish(exchange, routing_key, true, properties, body)
+            .await
+    }
+
+    async fn publish(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        mandatory: bool,
+        properties: BasicProperties,
+        body: &[u8],
+    ) -> Result<Stored> {
         let what = format!("publish to `{exchange}`");
         let options = BasicPublishOptions {
-            mandatory: !routing_key.is_empty(),
+            mandatory,
             ..BasicPublishOptions::default()
         };
         let (exchange, routing_key) = (short(exchange)?, short(routing_key)?);
         loop {
+            let generation = self.generation();
             let channel = self.publishing().await?;
             let publish = async {
                 let sent = channel.basic_publish(
@@ -91,19 +106,19 @@ impl Link {
                 Ok(Err(error)) => error,
                 Err(_) => return Err(self.timed_out(&what)),
             };
-            // The connection was lost: lapin reconnects and re-declares; publish again once it
-            // is back (the broker may then hold two copies: at-least-once).
-            match tokio::time::timeout(self.settings.timeout, channel.wait_for_recovery(error))
-                .await
-            {
-                Ok(Ok(())) => continue,
-                Ok(Err(error)) => return Err(self.error(format!("refused to {what}: {error}"))),
-                Err(_) => return Err(self.timed_out(&what)),
+            // The connection was lost: publish again once the link connected anew (the broker
+            // may then hold two copies: at-least-once).
+            if self.connection_lost() {
+                self.reconnected(generation, &what).await?;
+                continue;
             }
+            return Err(self.error(format!("refused to {what}: {error}")));
         }
     }
 
-    /// Publishes, waiting while a queue refuses it for being full.
+    /// Publishes an event to its exchange, under its partition's `routing_key` (stored in
+    /// every queue bound there, or in none if none is), waiting while a queue refuses it for
+    /// being full.
     ///
     /// A fanned-out publish that one full queue refused is stored by the others already, so the
     /// next try can hand them a second copy: at-least-once, as DESIGN allows, and only under
@@ -117,7 +132,7 @@ impl Link {
     ) -> Result<Stored> {
         loop {
             match self
-                .publish_once(exchange, routing_key, properties.clone(), body)
+                .publish(exchange, routing_key, false, properties.clone(), body)
                 .await?
             {
                 Stored::Refused => tokio::time::sleep(FULL_QUEUE_PAUSE).await,

@@ -49,7 +49,8 @@ pub(crate) fn bucket(delay: Duration) -> Option<u64> {
 }
 
 impl ConsumerState {
-    /// Publishes `delivery` as its next attempt, due after `delay`. On `Ok` the original can be
+    /// Publishes `delivery` as its next attempt, due after `delay` (not `ordered`: its one
+    /// queue is the way back). On `Ok` the original can be
     /// acknowledged; `Ok(false)` means the subscriber's queue is full, so the caller returns
     /// the original to the queue instead.
     pub(crate) async fn schedule_retry(
@@ -72,11 +73,11 @@ impl ConsumerState {
         let stored = match bucket(delay) {
             Some(millis) => {
                 let exchange = link.delay_exchange(millis).await?;
-                link.publish_once(&exchange, &self.queue, properties, &envelope.data)
+                link.publish_once(&exchange, &self.queues[0], properties, &envelope.data)
                     .await?
             }
             None => {
-                link.publish_once("", &self.queue, properties, &envelope.data)
+                link.publish_once("", &self.queues[0], properties, &envelope.data)
                     .await?
             }
         };

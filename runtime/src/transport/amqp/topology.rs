@@ -2,11 +2,13 @@
 //!
 //! | what | name | kind |
 //! |---|---|---|
-//! | an event's exchange | `ns/event/{event}` | fanout: every subscriber queue bound to it gets a copy |
-//! | a subscriber's queue | `ns.{group}.{subscriber}` | quorum, shared by every instance of the subscriber |
+//! | an event's exchange | `ns/event/{event}` | direct: an event goes out under its partition's routing key, `p0` … `p15` |
+//! | a subscriber's queue | `ns.{group}.{subscriber}` | quorum, bound under every partition's key, shared by every instance |
+//! | an `ordered` subscriber's queues | `ns.{group}.{subscriber}/p{n}` | quorum, one per partition, bound under its key, single active consumer |
 //! | dead letters | `ns/dead-letters` (exchange and queue) | quorum queue, read by get-all-and-requeue |
 //! | retry delays | `ns/delay/{ms}ms` (exchange and queue) | quorum queue with a message TTL, dead-lettering back |
 //!
+//! The partition is the key's ([`crate::transport::partition`]), the same as on NATS.
 //! `/` never occurs in event, group or subscriber names, so tidings' own names cannot collide
 //! with a subscriber's queue.
 
@@ -16,6 +18,7 @@ use lapin::{Channel, ExchangeKind};
 
 use super::link::Link;
 use crate::error::{Error, Result};
+use crate::transport::partition::PARTITIONS;
 
 /// Deliveries a subscriber's queue allows before the broker gives up on a message that no
 /// consumer ever settles (a handler crashing its process every time): a safety net, far above
@@ -29,6 +32,20 @@ pub(crate) fn event_exchange(namespace: &str, event: &str) -> String {
 
 pub(crate) fn work_queue(namespace: &str, group: &str, subscriber: &str) -> String {
     format!("{namespace}.{group}.{subscriber}")
+}
+
+/// The queue of partition `partition` of an `ordered` subscriber whose queue would be `work_queue`.
+pub(crate) fn partition_queue(work_queue: &str, partition: u64) -> String {
+    format!("{work_queue}/p{partition}")
+}
+
+/// The routing key of a partition on an event's exchange.
+pub(crate) fn routing_key(partition: u64) -> &'static str {
+    const KEYS: [&str; PARTITIONS as usize] = [
+        "p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9", "p10", "p11", "p12", "p13",
+        "p14", "p15",
+    ];
+    KEYS[partition as usize]
 }
 
 pub(crate) fn dead_letter_queue(namespace: &str) -> String {
@@ -68,8 +85,9 @@ pub(crate) struct WorkQueue<'a> {
     pub(crate) subscriber: &'a str,
     /// Ready messages beyond which publishes are refused (and wait).
     pub(crate) max_ready: u32,
-    /// One consumer at a time, for per-key order.
-    pub(crate) ordered: bool,
+    /// `ordered`: the one partition this queue takes, consumed by one instance at a time.
+    /// Otherwise the queue takes every partition.
+    pub(crate) partition: Option<u64>,
 }
 
 impl Link {
@@ -95,13 +113,7 @@ impl Link {
         let name = event_exchange(&self.settings.namespace, event);
         let key = format!("exchange {name}");
         self.once(&key, async |link, channel| {
-            let declare = channel.exchange_declare(
-                short(&name)?,
-                ExchangeKind::Fanout,
-                durable(),
-                FieldTable::default(),
-            );
-            link.call(&format!("declare exchange `{name}`"), declare)
+            link.declare_exchange(&channel, &name, ExchangeKind::Direct)
                 .await
         })
         .await?;
@@ -118,23 +130,16 @@ impl Link {
             // 4 defaults quorum queues to a limit of 20, which would drop letters after 20
             // listings. This limit is never reached.
             arguments.insert("x-delivery-limit".into(), AMQPValue::LongInt(i32::MAX));
-            let queue = short(&name)?;
             link.declare_queue(&channel, &name, arguments, "").await?;
-            let exchange = channel.exchange_declare(
-                queue.clone(),
-                ExchangeKind::Fanout,
-                durable(),
-                FieldTable::default(),
-            );
-            link.call(&format!("declare exchange `{name}`"), exchange)
+            link.declare_exchange(&channel, &name, ExchangeKind::Fanout)
                 .await?;
-            link.bind(&channel, &name, &name).await
+            link.bind(&channel, &name, &name, "").await
         })
         .await?;
         Ok(name)
     }
 
-    /// A subscriber's queue, bound to its event's exchange.
+    /// A subscriber's queue, bound to its event's exchange under the partitions it takes.
     pub(crate) async fn declare_work_queue(&self, queue: &WorkQueue<'_>) -> Result<()> {
         let dead_letters = self.dead_letter_queue().await?;
         let exchange = self.event_exchange(queue.event).await?;
@@ -148,7 +153,7 @@ impl Link {
         // the publisher waits, which is the backpressure DESIGN asks for.
         arguments.insert(
             "x-max-length".into(),
-            AMQPValue::LongInt(queue.max_ready as i32),
+            AMQPValue::LongInt(i32::try_from(queue.max_ready).unwrap_or(i32::MAX)),
         );
         arguments.insert("x-overflow".into(), text("reject-publish"));
         // The safety net: what the broker gives up on becomes a dead letter, which the routing
@@ -159,15 +164,59 @@ impl Link {
             text(&format!("{}/{}", queue.group, queue.subscriber)),
         );
         arguments.insert("x-dead-letter-strategy".into(), text("at-least-once"));
-        if queue.ordered {
+        if queue.partition.is_some() {
             arguments.insert("x-single-active-consumer".into(), AMQPValue::Boolean(true));
         }
         let channel = self.topology().await?;
-        let hint = "its subscriber's `ordered` or `concurrency`, or the bus's `queue_capacity`, \
-                    changed since it was declared: restore them, or delete the queue";
+        let hint = "its subscriber's `concurrency`, or the bus's `queue_capacity`, changed since                     it was declared: restore them, or delete the queue once it is drained";
         self.declare_queue(&channel, queue.name, arguments, hint)
             .await?;
-        self.bind(&channel, queue.name, &exchange).await
+        match queue.partition {
+            Some(partition) => {
+                self.bind(&channel, queue.name, &exchange, routing_key(partition))
+                    .await
+            }
+            None => {
+                for partition in 0..PARTITIONS {
+                    self.bind(&channel, queue.name, &exchange, routing_key(partition))
+                        .await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Refuses to start a subscriber whose queue exists in the other shape (one queue, or one
+    /// per partition): its `ordered` changed, and the old queues, still bound, would take a
+    /// copy of every event until they fill up and then hold every publish back.
+    pub(crate) async fn refuse_other_shape(&self, other: &str, ordered: bool) -> Result<()> {
+        // A channel of its own: the broker closes the channel of a passive declare that fails.
+        let channel = self.open_channel().await?;
+        let declare = channel.queue_declare(
+            short(other)?,
+            QueueDeclareOptions::default().passive(),
+            FieldTable::default(),
+        );
+        let exists = matches!(
+            tokio::time::timeout(self.settings.timeout, declare).await,
+            Ok(Ok(_))
+        );
+        if channel.status().connected() {
+            let _ = self
+                .call("close a channel", channel.close(200, "probed".into()))
+                .await;
+        }
+        if exists {
+            let (now, before) = match ordered {
+                true => ("`ordered`", "without it"),
+                false => ("not `ordered`", "`ordered`"),
+            };
+            return Err(self.error(format!(
+                "queue `{other}` exists: this subscriber is {now} now but was declared {before} \
+                 before; restore the option, or delete its old queues once they are drained"
+            )));
+        }
+        Ok(())
     }
 
     /// A retry delay's exchange and queue, declared if need be; returns the exchange's name.
@@ -188,19 +237,13 @@ impl Link {
             arguments.insert("x-dead-letter-strategy".into(), text("at-least-once"));
             arguments.insert("x-overflow".into(), text("reject-publish"));
             link.declare_queue(&channel, &name, arguments, "").await?;
-            let exchange = channel.exchange_declare(
-                short(&name)?,
-                ExchangeKind::Fanout,
-                durable(),
-                FieldTable::default(),
-            );
-            link.call(&format!("declare exchange `{name}`"), exchange)
+            link.declare_exchange(&channel, &name, ExchangeKind::Fanout)
                 .await?;
-            link.bind(&channel, &name, &name).await?;
-            link.delay_queues
-                .lock()
-                .expect("delay queues lock")
-                .push(name.clone());
+            link.bind(&channel, &name, &name, "").await?;
+            let mut delay_queues = link.delay_queues.lock().expect("delay queues lock");
+            if !delay_queues.contains(&name) {
+                delay_queues.push(name.clone());
+            }
             Ok(())
         })
         .await?;
@@ -234,11 +277,42 @@ impl Link {
         }
     }
 
-    async fn bind(&self, channel: &Channel, queue: &str, exchange: &str) -> Result<()> {
+    async fn declare_exchange(
+        &self,
+        channel: &Channel,
+        name: &str,
+        kind: ExchangeKind,
+    ) -> Result<()> {
+        let declare =
+            channel.exchange_declare(short(name)?, kind, durable(), FieldTable::default());
+        match self
+            .call(&format!("declare exchange `{name}`"), declare)
+            .await
+        {
+            Err(Error::Broker { url, problem }) if problem.contains("PRECONDITION_FAILED") => {
+                Err(Error::Broker {
+                    url,
+                    problem: format!(
+                        "{problem}: the exchange exists with another kind; it was declared by \
+                         another version of tidings: delete it"
+                    ),
+                })
+            }
+            other => other,
+        }
+    }
+
+    async fn bind(
+        &self,
+        channel: &Channel,
+        queue: &str,
+        exchange: &str,
+        routing_key: &str,
+    ) -> Result<()> {
         let bind = channel.queue_bind(
             short(queue)?,
             short(exchange)?,
-            "".into(),
+            short(routing_key)?,
             QueueBindOptions::default(),
             FieldTable::default(),
         );

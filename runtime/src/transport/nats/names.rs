@@ -8,9 +8,8 @@
 use std::fmt::Write;
 
 use crate::event::Fnv1a;
-
-/// Partitions an event subject carries: per-key order holds within one.
-pub(crate) const PARTITIONS: u64 = 16;
+pub(crate) use crate::transport::partition::PARTITIONS;
+use crate::transport::partition::partition;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Names {
@@ -39,7 +38,7 @@ impl Names {
     }
 
     pub(crate) fn event(&self, event_name: &str, key_hash: Option<u64>) -> String {
-        let partition = key_hash.map_or(0, |hash| hash % PARTITIONS);
+        let partition = partition(key_hash);
         format!("{}.events.{partition}.{event_name}", self.namespace)
     }
 
