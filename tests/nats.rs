@@ -8,8 +8,8 @@
 #[macro_use]
 mod conformance;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Once};
 
 use conformance::Backend;
 use tidings::{Bus, BusBuilder, Subscriber};
@@ -35,6 +35,7 @@ impl NatsBackend {
                 server()
             );
         }
+        anchor_the_store();
         let namespace = format!(
             "t{}-{}",
             std::process::id(),
@@ -56,25 +57,55 @@ impl Backend for NatsBackend {
 
 impl Drop for NatsBackend {
     fn drop(&mut self) {
-        // Inside the test's runtime, so on a thread of its own with a runtime of its own.
         let namespace = self.namespace.clone();
-        let cleanup = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            runtime.block_on(async {
-                let Ok(client) = async_nats::connect(server()).await else {
-                    return;
-                };
-                let js = async_nats::jetstream::new(client);
-                for stream in ["events", "dead"] {
-                    let _ = js.delete_stream(format!("{namespace}-{stream}")).await;
-                }
-            });
+        on_a_runtime_of_its_own(async move {
+            let Ok(client) = async_nats::connect(server()).await else {
+                return;
+            };
+            let js = async_nats::jetstream::new(client);
+            for stream in ["events", "dead"] {
+                let _ = js.delete_stream(format!("{namespace}-{stream}")).await;
+            }
         });
-        let _ = cleanup.join();
     }
+}
+
+/// The NATS server (2.9) removes its store directory when the last file stream is deleted,
+/// and a stream created at that moment fails ("error creating store for stream"): a test
+/// deleting its namespace while another declares its own met it now and then. One stream that
+/// stays keeps the directory. It is empty, and shared by every run.
+fn anchor_the_store() {
+    static ANCHORED: Once = Once::new();
+    ANCHORED.call_once(|| {
+        on_a_runtime_of_its_own(async {
+            let js = async_nats::jetstream::new(async_nats::connect(server()).await.unwrap());
+            let anchor = async_nats::jetstream::stream::Config {
+                name: "tidings-tests-anchor".to_owned(),
+                subjects: vec!["tidings-tests-anchor".to_owned()],
+                ..Default::default()
+            };
+            // The anchor itself may meet another run's deletion: try again.
+            let mut tries = 0;
+            while let Err(error) = js.get_or_create_stream(anchor.clone()).await {
+                tries += 1;
+                assert!(tries < 5, "cannot declare the anchor stream: {error}");
+            }
+        });
+    });
+}
+
+/// Runs `work` to completion from inside a test's runtime: on a thread of its own, with a
+/// runtime of its own.
+fn on_a_runtime_of_its_own(work: impl Future<Output = ()> + Send + 'static) {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(work);
+    })
+    .join()
+    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
 }
 
 conformance_suite!(NatsBackend::new(), #[tokio::test(flavor = "multi_thread", worker_threads = 2)]);
