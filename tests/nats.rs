@@ -1,18 +1,23 @@
 //! The NATS JetStream transport against the real server on this machine (127.0.0.1:4222, or
-//! `TIDINGS_NATS_URL`): the conformance suite, then what only a broker meets: raw messages
-//! from producers that are not tidings.
+//! `TIDINGS_NATS_URL`): the conformance suite, the interop cases with a Python client
+//! (`tests/interop/nats_client.py`), then what only a broker meets: raw messages from producers
+//! that are not tidings.
 //!
 //! Run with `cargo test -p tidings-tests --features nats --test nats`. A server that cannot be
 //! reached fails every test, saying how to start one.
 
 #[macro_use]
 mod conformance;
+#[macro_use]
+mod interop;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Once};
 
 use conformance::Backend;
-use tidings::{Bus, BusBuilder, Subscriber};
+use interop::{Client, Foreign};
+use serde_json::{Value, json};
+use tidings::{Bus, BusBuilder, EventId, Key, Subscriber};
 use tidings_tests::{Log, Ping};
 
 fn server() -> String {
@@ -109,6 +114,41 @@ fn on_a_runtime_of_its_own(work: impl Future<Output = ()> + Send + 'static) {
 }
 
 conformance_suite!(NatsBackend::new(), #[tokio::test(flavor = "multi_thread", worker_threads = 2)]);
+
+impl Foreign for NatsBackend {
+    fn client(&self) -> Client {
+        let server = format!("nats://{}", server());
+        let options = ["--server", &server, "--namespace", &self.namespace];
+        Client::new("nats_client.py", options.map(str::to_owned).to_vec())
+    }
+
+    fn prefix(&self) -> &'static str {
+        "ce-"
+    }
+
+    fn route(&self, event: &str, key: Key<'_>) -> Value {
+        // One stream per namespace; the subject's partition is the key's hash modulo 16.
+        let (namespace, partition) = (&self.namespace, key.hash64() % 16);
+        json!({
+            "subject": format!("{namespace}.events.{partition}.{event}"),
+            "stream": format!("{namespace}-events"),
+        })
+    }
+
+    fn transport_headers(&self, id: EventId) -> Vec<(String, String)> {
+        vec![
+            ("content-type".to_owned(), "application/json".to_owned()),
+            // JetStream de-duplicates a retried publish by it.
+            ("Nats-Msg-Id".to_owned(), id.to_string()),
+        ]
+    }
+
+    fn properties(&self, _: EventId) -> Value {
+        Value::Null
+    }
+}
+
+interop_suite!(NatsBackend::new(), #[tokio::test(flavor = "multi_thread", worker_threads = 2)]);
 
 /// A message published straight to the subject by a producer that knows nothing of tidings,
 /// with a payload that is not the event, is dead-lettered with its decode error, and the
