@@ -168,8 +168,8 @@ impl Foreign for AmqpBackend {
     }
 
     fn route(&self, event: &str, _: Key<'_>) -> Value {
-        // An exchange per event, fanout: the routing key is not used.
-        json!({"exchange": format!("{}/event/{event}", self.namespace), "routing_key": ""})
+        // An exchange per event; the clients take the routing key from tidings_names.py.
+        json!({"exchange": format!("{}/event/{event}", self.namespace)})
     }
 
     fn transport_headers(&self, _: EventId) -> Vec<(String, String)> {

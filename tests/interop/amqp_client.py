@@ -4,8 +4,8 @@ subscriber receives, or reads one event a tidings bus published.
     python amqp_client.py --namespace shop publish [--mode binary|structured] < event.json
     python amqp_client.py --namespace shop read --type orders.placed
 
-`publish` prints {"transport": {"exchange", "routing_key"}} once the broker confirmed it stored
-the event in every bound queue; `read` prints `ready` once its queue is bound, then
+`publish` prints {"transport": {"exchange"}} once the broker confirmed it stored the event in
+every bound queue; `read` prints `ready` once its queue is bound, then
 {"transport", "properties", "headers", "content_type", "data"}.
 """
 
@@ -34,35 +34,42 @@ def connect(args):
         cloudevents.fail(f"cannot connect to RabbitMQ at {args.url}: {error!r}")
 
 
-def publish(args, channel):
+def publish(args, connection):
     event = cloudevents.event_from_stdin()
     headers, content_type, body = cloudevents.encode(event, args.mode, PREFIX, args.body)
     exchange = names.amqp_exchange(args.namespace, event["type"])
-    routing_key = names.amqp_routing_key(event.get("subject"))
     properties = pika.BasicProperties(
         content_type=content_type,
         headers=headers,  # text values travel as AMQP long strings, which tidings reads
         message_id=event["id"],
         delivery_mode=pika.DeliveryMode.Persistent,
     )
+    channel = connection.channel()
     channel.confirm_delivery()
     try:
         # Mandatory: a publish no queue takes is an error here, not silently dropped.
-        channel.basic_publish(exchange, routing_key, body, properties, mandatory=True)
+        channel.basic_publish(
+            exchange,
+            names.amqp_routing_key(event.get("subject")),
+            body,
+            properties,
+            mandatory=True,
+        )
     except pika.exceptions.UnroutableError:
         cloudevents.fail(f"no queue is bound to {exchange}: start the tidings subscribers first")
     except pika.exceptions.ChannelClosedByBroker as error:
         cloudevents.fail(f"cannot publish to {exchange} (is a tidings bus declaring it?): {error}")
-    cloudevents.emit({"transport": {"exchange": exchange, "routing_key": routing_key}})
+    cloudevents.emit({"transport": {"exchange": exchange}})
 
 
-def read(args, channel):
+def read(args, connection):
     exchange = names.amqp_exchange(args.namespace, args.type)
-    # Declared as tidings declares it, so this reader may start before any tidings bus.
-    channel.exchange_declare(exchange, exchange_type=names.AMQP_EXCHANGE_KIND, durable=True)
+    declare_if_missing(connection, exchange)
+    channel = connection.channel()
     # A queue of this reader's own, gone when it disconnects.
     queue = channel.queue_declare("", exclusive=True, auto_delete=True).method.queue
-    channel.queue_bind(queue, exchange, routing_key=names.AMQP_BINDING_KEY)
+    for key in names.AMQP_BINDING_KEYS:
+        channel.queue_bind(queue, exchange, routing_key=key)
     cloudevents.ready()
     for method, properties, body in channel.consume(
         queue, auto_ack=True, inactivity_timeout=args.timeout
@@ -71,7 +78,7 @@ def read(args, channel):
             cloudevents.fail(f"no event on {exchange} within {args.timeout}s")
         cloudevents.emit(
             {
-                "transport": {"exchange": method.exchange, "routing_key": method.routing_key},
+                "transport": {"exchange": method.exchange},
                 "properties": {
                     "message_id": properties.message_id,
                     "delivery_mode": properties.delivery_mode,
@@ -86,6 +93,16 @@ def read(args, channel):
         return
 
 
+def declare_if_missing(connection, exchange):
+    """Leaves an exchange a tidings bus declared as it is; declares it, of the kind tidings
+    uses, only if none has yet, so that a reader may start first."""
+    try:
+        connection.channel().exchange_declare(exchange, passive=True)
+    except pika.exceptions.ChannelClosedByBroker:  # 404: not there (the channel is closed)
+        channel = connection.channel()
+        channel.exchange_declare(exchange, exchange_type=names.AMQP_EXCHANGE_KIND, durable=True)
+
+
 def text(value):
     return value.decode() if isinstance(value, bytes) else value
 
@@ -94,7 +111,7 @@ def main():
     args = cloudevents.command_line(__doc__.splitlines()[0], connection)
     client = connect(args)
     try:
-        (publish if args.command == "publish" else read)(args, client.channel())
+        (publish if args.command == "publish" else read)(args, client)
     finally:
         if client.is_open:
             client.close()

@@ -172,9 +172,13 @@ pub(crate) async fn python_publishes_structured_mode_and_a_subscriber_receives_i
 
 /// Python reads, with the broker's own client library, exactly what tidings sends.
 pub(crate) async fn python_reads_what_tidings_publishes(backend: &impl Foreign) {
+    // A tidings subscriber as well: the event reaches both, and the bus has declared where
+    // events go before the reader binds to it, so the reader finds it as tidings made it.
+    let seen = Log::default();
     let bus = backend
         .builder()
         .source("order-service")
+        .subscribe(recording("typed", &seen))
         .build()
         .await
         .unwrap();
@@ -222,6 +226,9 @@ pub(crate) async fn python_reads_what_tidings_publishes(backend: &impl Foreign) 
         backend.route("orders.placed", Key::Unsigned(42))
     );
     assert_eq!(read["properties"], backend.properties(id));
+    bus.wait_idle().await;
+    let handled: Vec<EventId> = seen.items().iter().map(|seen| seen.id).collect();
+    assert_eq!(handled, vec![id]);
     bus.shutdown().await.unwrap();
 }
 

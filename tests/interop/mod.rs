@@ -35,7 +35,8 @@ pub(crate) trait Foreign: Backend {
     fn prefix(&self) -> &'static str;
 
     /// Where an event named `event` with `key` travels, as the clients print it
-    /// (`"transport"`): the same for what they publish and what they read.
+    /// (`"transport"`), the same for what they publish and what they read: the NATS subject
+    /// and stream, the AMQP exchange.
     fn route(&self, event: &str, key: Key<'_>) -> Value;
 
     /// What a message tidings published with `id` carries beside the attribute headers:

@@ -38,10 +38,11 @@ def nats_filter(namespace, event_type):
     return f"{namespace}.events.*.{event_type}"
 
 
-# RabbitMQ: one durable exchange per event, of this kind; every subscriber's queue is bound to
-# it. A fanout exchange ignores routing keys: tidings publishes with the empty one and binds its
-# queues with the empty one, and so do these clients.
-AMQP_EXCHANGE_KIND = "fanout"
+# RabbitMQ: one durable exchange per event, every subscriber's queue bound to it. Today
+# (topology.rs) it is a fanout exchange, which ignores routing keys; these clients publish under
+# the event's partition key `p{n}` all the same, and bind a reader under every partition's key,
+# so that they keep working if the exchange becomes a direct one routed by partition.
+AMQP_EXCHANGE_KIND = "fanout"  # used only by a reader that finds no exchange yet
 
 
 def amqp_exchange(namespace, event_type):
@@ -49,7 +50,7 @@ def amqp_exchange(namespace, event_type):
 
 
 def amqp_routing_key(subject):
-    return ""
+    return f"p{partition(subject)}"
 
 
-AMQP_BINDING_KEY = ""
+AMQP_BINDING_KEYS = [f"p{n}" for n in range(PARTITIONS)]
