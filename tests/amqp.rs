@@ -1,6 +1,7 @@
 //! The RabbitMQ transport (`amqp://`) against the broker on this machine: the conformance suite
-//! on a real clock, each case in a namespace of its own, then what only a broker shows: raw
-//! messages from other producers, dead letters seen from another connection, clear errors.
+//! on a real clock, each case in a namespace of its own, the interop cases with a Python client
+//! (`tests/interop/amqp_client.py`), then what only a broker shows: raw messages from other
+//! producers, dead letters seen from another connection, clear errors.
 //!
 //! Needs RabbitMQ on 127.0.0.1:5672 (or `TIDINGS_AMQP_URL`); run with
 //! `cargo test -p tidings-tests --features amqp --test amqp`. Without a broker the tests fail,
@@ -8,6 +9,8 @@
 
 #[macro_use]
 mod conformance;
+#[macro_use]
+mod interop;
 mod processes;
 
 use std::sync::Arc;
@@ -15,10 +18,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use conformance::Backend;
+use interop::{Client, Foreign};
 use lapin::options::BasicPublishOptions;
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
-use tidings::{Bus, BusBuilder, Context, Error, HandlerError, Subscriber};
+use serde_json::{Value, json};
+use tidings::{Bus, BusBuilder, Context, Error, EventId, HandlerError, Key, Subscriber};
 use tidings_tests::{Log, Ping};
 
 fn broker_url() -> String {
@@ -149,6 +154,35 @@ impl Drop for AmqpBackend {
 }
 
 conformance_suite!(AmqpBackend::new(), #[tokio::test(flavor = "multi_thread", worker_threads = 2)]);
+
+impl Foreign for AmqpBackend {
+    fn client(&self) -> Client {
+        let (url, namespace) = (broker_url(), self.namespace.clone());
+        Client::new(
+            "amqp_client.py",
+            vec!["--url".to_owned(), url, "--namespace".to_owned(), namespace],
+        )
+    }
+
+    fn prefix(&self) -> &'static str {
+        "cloudEvents:"
+    }
+
+    fn route(&self, event: &str, _: Key<'_>) -> Value {
+        // An exchange per event; the clients take the routing key from tidings_names.py.
+        json!({"exchange": format!("{}/event/{event}", self.namespace)})
+    }
+
+    fn transport_headers(&self, _: EventId) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    fn properties(&self, id: EventId) -> Value {
+        json!({"message_id": id.to_string(), "delivery_mode": 2})
+    }
+}
+
+interop_suite!(AmqpBackend::new(), #[tokio::test(flavor = "multi_thread", worker_threads = 2)]);
 
 /// Publishes `body` with `headers` straight into `queue`, as a producer that knows nothing of
 /// tidings would.

@@ -1,19 +1,24 @@
 //! The NATS JetStream transport against the real server on this machine (127.0.0.1:4222, or
-//! `TIDINGS_NATS_URL`): the conformance suite, then what only a broker meets: raw messages
-//! from producers that are not tidings.
+//! `TIDINGS_NATS_URL`): the conformance suite, the interop cases with a Python client
+//! (`tests/interop/nats_client.py`), then what only a broker meets: raw messages from producers
+//! that are not tidings.
 //!
 //! Run with `cargo test -p tidings-tests --features nats --test nats`. A server that cannot be
 //! reached fails every test, saying how to start one.
 
 #[macro_use]
 mod conformance;
+#[macro_use]
+mod interop;
 mod processes;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Once};
 
 use conformance::Backend;
-use tidings::{Bus, BusBuilder, Subscriber};
+use interop::{Client, Foreign};
+use serde_json::{Value, json};
+use tidings::{Bus, BusBuilder, EventId, Key, Subscriber};
 use tidings_tests::{Log, Ping};
 
 fn server() -> String {
@@ -36,6 +41,7 @@ impl NatsBackend {
                 server()
             );
         }
+        anchor_the_store();
         let namespace = format!(
             "t{}-{}",
             std::process::id(),
@@ -57,28 +63,93 @@ impl Backend for NatsBackend {
 
 impl Drop for NatsBackend {
     fn drop(&mut self) {
-        // Inside the test's runtime, so on a thread of its own with a runtime of its own.
         let namespace = self.namespace.clone();
-        let cleanup = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            runtime.block_on(async {
-                let Ok(client) = async_nats::connect(server()).await else {
-                    return;
-                };
-                let js = async_nats::jetstream::new(client);
-                for stream in ["events", "dead"] {
-                    let _ = js.delete_stream(format!("{namespace}-{stream}")).await;
-                }
-            });
+        on_a_runtime_of_its_own(async move {
+            let Ok(client) = async_nats::connect(server()).await else {
+                return;
+            };
+            let js = async_nats::jetstream::new(client);
+            for stream in ["events", "dead"] {
+                let _ = js.delete_stream(format!("{namespace}-{stream}")).await;
+            }
         });
-        let _ = cleanup.join();
     }
 }
 
+/// The NATS server (2.9) removes its store directory when the last file stream is deleted,
+/// and a stream created at that moment fails ("error creating store for stream"): a test
+/// deleting its namespace while another declares its own met it now and then. One stream that
+/// stays keeps the directory. It is empty, and shared by every run.
+fn anchor_the_store() {
+    static ANCHORED: Once = Once::new();
+    ANCHORED.call_once(|| {
+        on_a_runtime_of_its_own(async {
+            let js = async_nats::jetstream::new(async_nats::connect(server()).await.unwrap());
+            let anchor = async_nats::jetstream::stream::Config {
+                name: "tidings-tests-anchor".to_owned(),
+                subjects: vec!["tidings-tests-anchor".to_owned()],
+                ..Default::default()
+            };
+            // The anchor itself may meet another run's deletion: try again.
+            let mut tries = 0;
+            while let Err(error) = js.get_or_create_stream(anchor.clone()).await {
+                tries += 1;
+                assert!(tries < 5, "cannot declare the anchor stream: {error}");
+            }
+        });
+    });
+}
+
+/// Runs `work` to completion from inside a test's runtime: on a thread of its own, with a
+/// runtime of its own.
+fn on_a_runtime_of_its_own(work: impl Future<Output = ()> + Send + 'static) {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(work);
+    })
+    .join()
+    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+}
+
 conformance_suite!(NatsBackend::new(), #[tokio::test(flavor = "multi_thread", worker_threads = 2)]);
+
+impl Foreign for NatsBackend {
+    fn client(&self) -> Client {
+        let server = format!("nats://{}", server());
+        let options = ["--server", &server, "--namespace", &self.namespace];
+        Client::new("nats_client.py", options.map(str::to_owned).to_vec())
+    }
+
+    fn prefix(&self) -> &'static str {
+        "ce-"
+    }
+
+    fn route(&self, event: &str, key: Key<'_>) -> Value {
+        // One stream per namespace; the subject's partition is the key's hash modulo 16.
+        let (namespace, partition) = (&self.namespace, key.hash64() % 16);
+        json!({
+            "subject": format!("{namespace}.events.{partition}.{event}"),
+            "stream": format!("{namespace}-events"),
+        })
+    }
+
+    fn transport_headers(&self, id: EventId) -> Vec<(String, String)> {
+        vec![
+            ("content-type".to_owned(), "application/json".to_owned()),
+            // JetStream de-duplicates a retried publish by it.
+            ("Nats-Msg-Id".to_owned(), id.to_string()),
+        ]
+    }
+
+    fn properties(&self, _: EventId) -> Value {
+        Value::Null
+    }
+}
+
+interop_suite!(NatsBackend::new(), #[tokio::test(flavor = "multi_thread", worker_threads = 2)]);
 
 /// A message published straight to the subject by a producer that knows nothing of tidings,
 /// with a payload that is not the event, is dead-lettered with its decode error, and the

@@ -103,7 +103,7 @@ impl Envelope {
             envelope.version = version.parse().map_err(|e| bad("version", &e))?;
         }
         if let Some(time) = attributes.get("time") {
-            envelope.time = humantime::parse_rfc3339_weak(time).map_err(|e| bad("time", &e))?;
+            envelope.time = super::time::parse(time).map_err(|e| bad("time", &e))?;
         }
         envelope.source = attributes
             .get("source")

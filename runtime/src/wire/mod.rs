@@ -18,6 +18,7 @@
 pub(crate) mod binary;
 #[cfg_attr(not(any(feature = "durable", feature = "nats")), allow(dead_code))]
 mod letter;
+mod time;
 
 pub(crate) use letter::StoredLetter;
 
@@ -166,7 +167,7 @@ impl Envelope {
                 structured.specversion
             )));
         }
-        let time = humantime::parse_rfc3339_weak(&structured.time)
+        let time = time::parse(&structured.time)
             .map_err(|e| WireError(format!("time `{}`: {e}", structured.time)))?;
         let data = match (structured.data, structured.data_base64) {
             (Some(raw), _) => raw.get().as_bytes().to_vec(),
