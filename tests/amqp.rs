@@ -568,8 +568,8 @@ async fn a_dead_letter_of_an_ordered_subscriber_is_replayed_into_its_partition()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changed_queue_options_are_refused_with_what_to_do() {
     let backend = AmqpBackend::new();
-    let build = |ordered: bool, capacity: usize| {
-        let subscriber = Subscriber::new("stock", |_: Arc<Ping>| std::future::ready(()));
+    let build_named = |name: &'static str, ordered: bool, capacity: usize| {
+        let subscriber = Subscriber::new(name, |_: Arc<Ping>| std::future::ready(()));
         let subscriber = if ordered {
             subscriber.ordered()
         } else {
@@ -581,11 +581,12 @@ async fn changed_queue_options_are_refused_with_what_to_do() {
             .subscribe(subscriber)
             .build()
     };
+    let build = |ordered: bool, capacity: usize| build_named("stock", ordered, capacity);
     build(false, 100).await.unwrap().shutdown().await.unwrap();
 
     let error = build(true, 100).await.unwrap_err().to_string();
     assert!(
-        error.contains(&format!("queue `{}.stock.stock` exists", backend.namespace))
+        error.contains(&format!("queue `{}.stock.stock`", backend.namespace))
             && error.contains("is `ordered` now but was declared without it"),
         "{error}"
     );
@@ -598,4 +599,16 @@ async fn changed_queue_options_are_refused_with_what_to_do() {
     );
     // Unchanged options join the queue as before.
     build(false, 100).await.unwrap().shutdown().await.unwrap();
+
+    // And the other way round: declared `ordered`, started without it.
+    let ordered = |ordered| build_named("ship", ordered, 100);
+    ordered(true).await.unwrap().shutdown().await.unwrap();
+    let error = ordered(false).await.unwrap_err().to_string();
+    assert!(
+        error.contains(&format!("queue `{}.ship.ship`", backend.namespace))
+            && error.contains("the queue exists with other arguments")
+            && error.contains("`ordered`"),
+        "{error}"
+    );
+    ordered(true).await.unwrap().shutdown().await.unwrap();
 }

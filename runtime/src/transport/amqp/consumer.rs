@@ -99,11 +99,9 @@ impl AmqpConsumer {
             .iter()
             .map(|partition| partition.map_or_else(|| base.clone(), |p| partition_queue(&base, p)))
             .collect();
-        let other_shape = match ordered {
-            true => base.clone(),
-            false => partition_queue(&base, 0),
-        };
-        link.refuse_other_shape(&other_shape, ordered).await?;
+        if ordered {
+            link.mark_ordered(&base).await?;
+        }
         // Per consumer, so per partition when ordered: one at a time keeps a partition's order.
         let prefetch = match ordered {
             true => 1,

@@ -85,8 +85,8 @@ pub(crate) async fn get(link: &Link, id: &DeadLetterId) -> Result<Option<DeadLet
 }
 
 /// Publishes the letter's event to its subscriber's queue (and no other), from attempt 1,
-/// then removes the letter. An `ordered` subscriber has no queue of that name but one per
-/// partition: then the event goes to its key's.
+/// then removes the letter. An `ordered` subscriber has a queue per partition (its queue of
+/// the plain name is an empty marker): then the event goes to its key's partition.
 pub(crate) async fn replay(link: &Link, id: &DeadLetterId) -> Result<()> {
     let found = read(
         link,
@@ -100,7 +100,7 @@ pub(crate) async fn replay(link: &Link, id: &DeadLetterId) -> Result<()> {
                 .map(|subject| crate::Key::Str(subject).hash64());
             let partitioned = partition_queue(&queue, partition(key_hash));
             let mut stored = Stored::Unroutable;
-            for queue in [&queue, &partitioned] {
+            for queue in [&partitioned, &queue] {
                 let properties = properties(&letter.envelope, &[]);
                 stored = link
                     .publish_once("", queue, properties, &letter.envelope.data)

@@ -168,7 +168,9 @@ impl Link {
             arguments.insert("x-single-active-consumer".into(), AMQPValue::Boolean(true));
         }
         let channel = self.topology().await?;
-        let hint = "its subscriber's `concurrency`, or the bus's `queue_capacity`, changed since                     it was declared: restore them, or delete the queue once it is drained";
+        let hint = "its subscriber's `ordered` or `concurrency`, or the bus's `queue_capacity`, \
+                    changed since it was declared: restore them, or delete the queue (and its \
+                    partition queues `/p0`..`/p15`) once drained";
         self.declare_queue(&channel, queue.name, arguments, hint)
             .await?;
         match queue.partition {
@@ -186,37 +188,19 @@ impl Link {
         }
     }
 
-    /// Refuses to start a subscriber whose queue exists in the other shape (one queue, or one
-    /// per partition): its `ordered` changed, and the old queues, still bound, would take a
-    /// copy of every event until they fill up and then hold every publish back.
-    pub(crate) async fn refuse_other_shape(&self, other: &str, ordered: bool) -> Result<()> {
-        // A channel of its own: the broker closes the channel of a passive declare that fails.
-        let channel = self.open_channel().await?;
-        let declare = channel.queue_declare(
-            short(other)?,
-            QueueDeclareOptions::default().passive(),
-            FieldTable::default(),
-        );
-        let exists = matches!(
-            tokio::time::timeout(self.settings.timeout, declare).await,
-            Ok(Ok(_))
-        );
-        if channel.status().connected() {
-            let _ = self
-                .call("close a channel", channel.close(200, "probed".into()))
-                .await;
-        }
-        if exists {
-            let (now, before) = match ordered {
-                true => ("`ordered`", "without it"),
-                false => ("not `ordered`", "`ordered`"),
-            };
-            return Err(self.error(format!(
-                "queue `{other}` exists: this subscriber is {now} now but was declared {before} \
-                 before; restore the option, or delete its old queues once they are drained"
-            )));
-        }
-        Ok(())
+    /// Marks an `ordered` subscriber's base queue name as taken by the partitioned shape: an
+    /// empty, unbound queue whose arguments differ from the plain shape's. If the subscriber
+    /// was declared without `ordered` before, or is declared without it later, the broker
+    /// refuses the other shape's declaration: otherwise the old queues, still bound, would
+    /// take a copy of every event until they fill up and then hold every publish back.
+    pub(crate) async fn mark_ordered(&self, base: &str) -> Result<()> {
+        let mut arguments = FieldTable::default();
+        arguments.insert("x-queue-type".into(), text("quorum"));
+        arguments.insert("x-single-active-consumer".into(), AMQPValue::Boolean(true));
+        let channel = self.topology().await?;
+        let hint = "this subscriber is `ordered` now but was declared without it before: \
+                    restore the option, or delete the queue once it is drained";
+        self.declare_queue(&channel, base, arguments, hint).await
     }
 
     /// A retry delay's exchange and queue, declared if need be; returns the exchange's name.
