@@ -55,12 +55,10 @@ pub(crate) async fn store(
         .acquire()
         .await
         .expect("the publish window is never closed");
-    let ack = timed(
-        &shared.config,
-        "publish",
-        shared.js.publish_with_headers(subject, headers, data),
-    )
-    .await?;
-    timed(&shared.config, "confirm a publish", ack.into_future()).await?;
+    let stored = async {
+        let ack = shared.js.publish_with_headers(subject, headers, data).await?;
+        ack.await
+    };
+    timed(&shared.config, "publish", stored).await?;
     Ok(())
 }
