@@ -56,7 +56,10 @@ pub(crate) async fn store(
         .await
         .expect("the publish window is never closed");
     let stored = async {
-        let ack = shared.js.publish_with_headers(subject, headers, data).await?;
+        let ack = shared
+            .js
+            .publish_with_headers(subject, headers, data)
+            .await?;
         ack.await
     };
     timed(&shared.config, "publish", stored).await?;
