@@ -7,8 +7,6 @@
 //! the bench's `amqp` feature: `cargo run --release -p tidings-bench --features amqp -- amqp`.
 //! It panics, saying so, when the broker cannot be reached.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -19,9 +17,9 @@ use lapin::options::{
 };
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
-use tidings::{Bus, BusBuilder, Subscriber};
-use tokio::sync::Notify;
+use tidings::{Bus, BusBuilder};
 
+use super::broker::{declare_sink, drain};
 use super::{Size, Tick};
 use crate::harness::{Goal, Row, compare, throughput_row};
 
@@ -61,13 +59,10 @@ impl Names {
     }
 }
 
-/// The bus side: its URL, and a subscriber that counts and signals when `target` is reached.
+/// The bus side: its URL, and the queue capacity its buses declare.
 struct TidingsSide {
     url: String,
     capacity: usize,
-    handled: Arc<AtomicU64>,
-    target: Arc<AtomicU64>,
-    done: Arc<Notify>,
 }
 
 impl TidingsSide {
@@ -76,24 +71,6 @@ impl TidingsSide {
             .url(self.url.clone())
             .manual()
             .queue_capacity(self.capacity)
-    }
-
-    /// A bus consuming the sink's queue with `PREFETCH` workers.
-    async fn consuming(&self) -> Bus {
-        let (handled, target, done) =
-            (self.handled.clone(), self.target.clone(), self.done.clone());
-        let sink = Subscriber::new("sink", move |tick: Arc<Tick>| {
-            std::hint::black_box(tick.seq);
-            if handled.fetch_add(1, Ordering::Relaxed) + 1 == target.load(Ordering::Relaxed) {
-                done.notify_one();
-            }
-            std::future::ready(())
-        });
-        self.builder()
-            .subscribe(sink.concurrency(u32::from(PREFETCH)))
-            .build()
-            .await
-            .expect("the bus builds")
     }
 }
 
@@ -252,19 +229,6 @@ async fn raw_consume(connection: &Connection, queue: &str, events: u64) -> Durat
     elapsed
 }
 
-/// Consumes `events` from the sink's queue with a bus of `PREFETCH` workers, from building the
-/// bus to the last handled event.
-async fn tidings_consume(side: &TidingsSide, events: u64) -> Duration {
-    side.handled.store(0, Ordering::Relaxed);
-    side.target.store(events, Ordering::Relaxed);
-    let start = Instant::now();
-    let bus = side.consuming().await;
-    side.done.notified().await;
-    let elapsed = start.elapsed();
-    bus.shutdown().await.expect("shut down");
-    elapsed
-}
-
 async fn purge(channel: &Channel, queue: &str) {
     channel
         .queue_purge(queue.into(), QueuePurgeOptions::default())
@@ -289,12 +253,9 @@ pub(crate) async fn amqp(size: Size) -> Vec<Row> {
     let side = TidingsSide {
         url: format!("{}?namespace={}", broker_url(), names.namespace),
         capacity,
-        handled: Arc::default(),
-        target: Arc::new(AtomicU64::new(u64::MAX)),
-        done: Arc::default(),
     };
     // Declares the sink's queue, then leaves it unconsumed, for the publish rounds to fill.
-    side.consuming().await.shutdown().await.expect("shut down");
+    declare_sink(side.builder(), u32::from(PREFETCH)).await;
     let publisher = side.builder().build().await.expect("the bus builds");
     let (raw_exchange, raw_queue) = (names.raw_exchange(), names.raw_queue());
     let tidings_queue = names.tidings_queue();
@@ -321,7 +282,7 @@ pub(crate) async fn amqp(size: Size) -> Vec<Row> {
         || async {
             purge(&channel, &tidings_queue).await;
             tidings_publish(&publisher, events).await;
-            tidings_consume(&side, events).await
+            drain(side.builder(), u32::from(PREFETCH), events).await
         },
     )
     .await;

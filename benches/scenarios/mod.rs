@@ -2,6 +2,8 @@
 
 #[cfg(feature = "amqp")]
 pub(crate) mod amqp;
+#[cfg(any(feature = "nats", feature = "amqp"))]
+mod broker;
 pub(crate) mod durable;
 pub(crate) mod failures;
 pub(crate) mod latency;

@@ -5,20 +5,19 @@
 //!   `PublishAckFuture`s, tidings runs `bus.publish` futures `buffer_unordered(WINDOW)`.
 //! - consume a backlog: raw pulls batches of `BATCH`, decodes each message and acknowledges it
 //!   with the confirmed form (`double_ack`, as tidings does) concurrently; tidings runs a
-//!   subscriber with `concurrency = BATCH`, its bus built inside the timed region.
+//!   subscriber with `concurrency = BATCH` (`super::broker::drain`), its bus built inside the
+//!   timed region.
 //!
 //! Needs a server at `TIDINGS_NATS_URL` (default 127.0.0.1:4222): `--features nats`.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, consumer::pull};
 use futures_util::{StreamExt, TryStreamExt};
-use tidings::{Bus, Subscriber};
-use tokio::sync::Notify;
+use tidings::Bus;
 
+use super::broker::{declare_sink, drain};
 use super::{Size, Tick};
 use crate::harness::{Goal, Row, compare, throughput_row};
 
@@ -163,44 +162,6 @@ async fn tidings_publish(bus: &Bus, events: u64) -> Duration {
     start.elapsed()
 }
 
-/// The group's subscriber: counts ticks and says when it has seen `events`.
-fn sink(events: u64, seen: &Arc<(AtomicU64, Notify)>) -> Subscriber {
-    Subscriber::new("sink", {
-        let seen = Arc::clone(seen);
-        move |tick: Arc<Tick>| {
-            let seen = Arc::clone(&seen);
-            async move {
-                std::hint::black_box(tick.seq);
-                if seen.0.fetch_add(1, Ordering::SeqCst) + 1 == events {
-                    seen.1.notify_one();
-                }
-            }
-        }
-    })
-    .concurrency(BATCH as u32)
-}
-
-async fn bus_with_sink(url: &str, sink: Subscriber) -> Bus {
-    Bus::builder()
-        .url(url)
-        .manual()
-        .subscribe(sink)
-        .build()
-        .await
-        .expect("bus builds")
-}
-
-/// Builds a bus whose subscriber drains the backlog, and times it until every event is handled.
-async fn tidings_consume(url: &str, events: u64) -> Duration {
-    let seen = Arc::new((AtomicU64::new(0), Notify::new()));
-    let start = Instant::now();
-    let bus = bus_with_sink(url, sink(events, &seen)).await;
-    seen.1.notified().await;
-    let elapsed = start.elapsed();
-    bus.shutdown().await.expect("clean shutdown");
-    elapsed
-}
-
 pub(crate) async fn scenarios(size: Size) -> Vec<Row> {
     let namespace = format!("bench-{}", std::process::id());
     let url = format!("nats://{}?namespace={namespace}", server());
@@ -228,12 +189,8 @@ pub(crate) async fn scenarios(size: Size) -> Vec<Row> {
 
     // The tidings group's consumer exists from its first build on; each round publishes a
     // backlog while no bus runs it, then times a bus draining it.
-    let declare = Arc::new((AtomicU64::new(0), Notify::new()));
-    bus_with_sink(&url, sink(u64::MAX, &declare))
-        .await
-        .shutdown()
-        .await
-        .expect("clean shutdown");
+    let builder = || Bus::builder().url(&url).manual();
+    declare_sink(builder(), BATCH as u32).await;
     let mut round = 0;
     let consume = compare(
         size.rounds,
@@ -250,10 +207,10 @@ pub(crate) async fn scenarios(size: Size) -> Vec<Row> {
             }
         },
         || {
-            let (raw, url) = (&raw, &url);
+            let (raw, builder) = (&raw, &builder);
             async move {
                 raw.publish("bench.tick", events, Headers::AsTidings).await;
-                tidings_consume(url, events).await
+                drain(builder(), BATCH as u32, events).await
             }
         },
     )
