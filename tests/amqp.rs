@@ -11,6 +11,7 @@
 mod conformance;
 #[macro_use]
 mod interop;
+#[macro_use]
 mod processes;
 
 use std::sync::Arc;
@@ -426,17 +427,7 @@ async fn a_lost_connection_is_recovered_and_accepted_events_still_arrive() {
     bus.shutdown().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_processes_of_one_group_share_its_work() {
-    let backend = AmqpBackend::new();
-    processes::two_members_share_the_work(&backend.url()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_process_killed_mid_handler_loses_nothing() {
-    let backend = AmqpBackend::new();
-    processes::a_member_killed_mid_handler_loses_nothing(&backend.url()).await;
-}
+processes_suite!(AmqpBackend::new());
 
 /// The queue of every consumer on the broker, once per consumer: the waiting ones of a
 /// single-active-consumer queue included (a passive declare counts only the active one).

@@ -10,6 +10,7 @@
 mod conformance;
 #[macro_use]
 mod interop;
+#[macro_use]
 mod processes;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -230,17 +231,7 @@ async fn bad_urls_and_an_unreachable_server_say_what_to_do() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_processes_of_one_group_share_its_work() {
-    let backend = NatsBackend::new();
-    processes::two_members_share_the_work(&backend.url()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_process_killed_mid_handler_loses_nothing() {
-    let backend = NatsBackend::new();
-    processes::a_member_killed_mid_handler_loses_nothing(&backend.url()).await;
-}
+processes_suite!(NatsBackend::new());
 
 /// An operator deletes a group's consumer on the server while the group runs: the watchdog
 /// notices and recreates it after the last acknowledged event, so the events published while

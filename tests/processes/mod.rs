@@ -1,7 +1,24 @@
 //! Instances of one group as separate OS processes on a broker (`tests/bin/group_member.rs`):
 //! they share the group's work without loss or duplicates, and when one is killed with SIGKILL
-//! mid-handler the others finish its work. Each broker suite calls these with a URL of a
-//! namespace of its own.
+//! mid-handler the others finish its work. Each broker suite runs them with
+//! `processes_suite!(backend)`, the backend giving a URL of a namespace of its own.
+
+/// The cases as tests of the suite that invokes it; `$backend` has a `url()` method.
+macro_rules! processes_suite {
+    ($backend:expr) => {
+        processes_suite!(@cases $backend;
+            two_members_share_the_work,
+            a_member_killed_mid_handler_loses_nothing,
+        );
+    };
+    (@cases $backend:expr; $($case:ident,)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $case() {
+            let backend = $backend;
+            crate::processes::$case(&backend.url()).await;
+        }
+    )*};
+}
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Stdio;
