@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::bus::{Attached, Bus, Inner};
 use crate::error::{Error, Result};
+use crate::metrics::{self, PublishCounters};
 use crate::state::{StateMap, StateValues};
 use crate::subscriber::{self, Subscriber};
 use crate::transport::memory::{self, LocalTransport};
@@ -143,6 +144,7 @@ impl BusBuilder {
             transport.close(&[]).await?;
             return Err(problems);
         }
+        crate::metrics::describe();
         let mut attached = Vec::with_capacity(subscribers.len());
         for subscriber in subscribers {
             let workers = subscriber.options.concurrency as usize;
@@ -171,6 +173,7 @@ impl BusBuilder {
             source: self.source.unwrap_or_else(|| "tidings".to_owned()),
             shutdown_timeout: self.shutdown_timeout,
             workers: Mutex::new(Vec::new()),
+            published: PublishCounters::default(),
         });
         let mut workers = Vec::new();
         for attached in bus.subscribers() {
@@ -189,6 +192,7 @@ impl BusBuilder {
                 "subscriber started"
             );
         }
+        workers.push(tokio::spawn(metrics::sample_gauges(bus.clone())));
         bus.set_workers(workers);
         Ok(bus)
     }

@@ -8,15 +8,18 @@ use std::time::{Duration, SystemTime};
 
 use tokio::task::JoinHandle;
 use tracing::Instrument;
+use tracing::field::Empty;
 
 use crate::builder::BusBuilder;
 use crate::dead_letter::{DeadLetterId, DeadLetters, Envelope};
 use crate::delivery::{Meta, Payload};
 use crate::error::{Error, Result};
 use crate::event::{Event, EventId};
+use crate::metrics::PublishCounters;
 use crate::state::StateMap;
 use crate::stats::Stats;
 use crate::subscriber::Subscriber;
+use crate::trace::{self, TraceParent};
 use crate::transport::{AnyConsumer, AnyTransport, Consumer, Outgoing, Transport};
 use crate::worker::Running;
 
@@ -49,6 +52,8 @@ pub(crate) struct Inner {
     pub(crate) source: String,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) workers: Mutex<Vec<JoinHandle<()>>>,
+    /// `tidings_published_total`, per event name.
+    pub(crate) published: PublishCounters,
 }
 
 /// A subscriber this bus runs: where its workers pull from, and their counters.
@@ -67,6 +72,8 @@ const STOPPED: u8 = 2;
 pub(crate) struct Lineage {
     pub(crate) correlation_id: Option<EventId>,
     pub(crate) causation_id: Option<EventId>,
+    /// The trace a follow-up continues: its handler's span.
+    pub(crate) trace: Option<TraceParent>,
 }
 
 impl Bus {
@@ -106,6 +113,11 @@ impl Bus {
         let time = SystemTime::now();
         let id = EventId::at(time);
         let key_hash = event.key().map(|key| key.hash64());
+        let span = tracing::info_span!("tidings.publish", event = E::NAME, %id, trace_id = Empty);
+        let lineage = Lineage {
+            trace: Some(trace::publishing(&span, lineage.trace)),
+            ..lineage
+        };
         let outgoing = Outgoing {
             event_name: E::NAME,
             event_type: Some(TypeId::of::<E>()),
@@ -113,25 +125,44 @@ impl Bus {
             payload: Payload::Shared(Arc::new(event)),
             source: self.source(),
         };
-        let span = tracing::info_span!("tidings.publish", event = E::NAME, %id);
         self.inner
             .transport
             .publish(outgoing)
             .instrument(span)
             .await?;
+        self.inner.published.increment(E::NAME);
         Ok(id)
     }
 
     /// Publishes an event given as an envelope (its payload JSON-encoded), for bridges and
     /// producers outside Rust. Subscribers decode it; a payload they cannot decode is
     /// dead-lettered with the decode error.
+    ///
+    /// The envelope's `traceparent` travels as given; without one, the event gets one as a
+    /// typed publish would. One that is not W3C's is refused with
+    /// [`Error::InvalidTraceparent`].
     pub async fn publish_envelope(&self, mut envelope: Envelope) -> Result<EventId> {
         self.check_intake(RUNNING)?;
+        let given: Option<TraceParent> = envelope
+            .traceparent
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(Error::InvalidTraceparent)?;
         if envelope.source.is_empty() {
             envelope.source = self.source().to_owned();
         }
         let (id, event_type) = (envelope.id, std::mem::take(&mut envelope.event_type));
-        let (meta, payload) = Meta::from_envelope(envelope);
+        let span =
+            tracing::info_span!("tidings.publish", event = event_type, %id, trace_id = Empty);
+        let (mut meta, payload) = Meta::from_envelope(envelope);
+        meta.trace = Some(match given {
+            Some(given) => {
+                span.record("trace_id", tracing::field::display(given.trace_id()));
+                given
+            }
+            None => trace::publishing(&span, None),
+        });
         let outgoing = Outgoing {
             event_name: &event_type,
             event_type: None,
@@ -139,12 +170,12 @@ impl Bus {
             payload,
             source: self.source(),
         };
-        let span = tracing::info_span!("tidings.publish", event = event_type, %id);
         self.inner
             .transport
             .publish(outgoing)
             .instrument(span)
             .await?;
+        self.inner.published.increment(&event_type);
         Ok(id)
     }
 

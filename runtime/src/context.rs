@@ -9,6 +9,7 @@ use crate::bus::{Bus, Lineage};
 use crate::delivery::Meta;
 use crate::error::Result;
 use crate::event::{Event, EventId};
+use crate::trace::TraceParent;
 
 /// The delivery a handler is running for: ids, attempt, headers, and a way to publish follow-ups.
 ///
@@ -19,6 +20,8 @@ pub struct Context {
     subscriber: Arc<str>,
     meta: Meta,
     attempt: u32,
+    /// This handling in its trace: what follow-ups carry.
+    trace: TraceParent,
 }
 
 impl Context {
@@ -29,12 +32,19 @@ impl Context {
             subscriber,
             meta,
             attempt,
+            // Replaced by `handling` before any handler sees it.
+            trace: TraceParent::root(),
         }
     }
 
     pub(crate) fn delivering(&mut self, meta: &Meta, attempt: u32) {
         self.meta.clone_from(meta);
         self.attempt = attempt;
+    }
+
+    /// Names the span this attempt runs in, once it is open.
+    pub(crate) fn handling(&mut self, trace: TraceParent) {
+        self.trace = trace;
     }
 
     /// The id of the event being handled.
@@ -67,18 +77,34 @@ impl Context {
         &self.subscriber
     }
 
+    /// The W3C trace context the event arrived with: its trace id, and as parent the span that
+    /// published it. `None` when its producer sent none (tidings always sends one).
+    pub fn traceparent(&self) -> Option<TraceParent> {
+        self.meta.trace
+    }
+
+    /// The W3C trace context of this handling: the event's trace (a new one if it came
+    /// without), with this handler's span as the parent. Follow-ups published with
+    /// [`publish`](Self::publish) carry it; send it as the `traceparent` header of outgoing
+    /// calls to continue the trace there.
+    pub fn child_traceparent(&self) -> TraceParent {
+        self.trace
+    }
+
     /// Extra headers that came with the event.
     pub fn headers(&self) -> Headers<'_> {
         Headers(self.meta.extras.as_deref().map(|extras| &extras.headers))
     }
 
     /// Publishes a follow-up event, carrying this event's correlation id forward and recording
-    /// this event as its cause. Allowed while the bus drains during shutdown, so a chain that
-    /// was accepted can finish.
+    /// this event as its cause. It continues this handling's trace, with the handler's span as
+    /// its parent ([`child_traceparent`](Self::child_traceparent)). Allowed while the bus
+    /// drains during shutdown, so a chain that was accepted can finish.
     pub async fn publish<E: Event>(&self, event: E) -> Result<EventId> {
         let lineage = Lineage {
             correlation_id: Some(self.meta.correlation_id),
             causation_id: Some(self.meta.id),
+            trace: Some(self.trace),
         };
         self.bus.publish_within(event, lineage).await
     }
@@ -101,6 +127,7 @@ impl fmt::Debug for Context {
             .field("attempt", &self.attempt)
             .field("correlation_id", &self.meta.correlation_id)
             .field("causation_id", &self.meta.causation_id)
+            .field("traceparent", &self.meta.trace)
             .finish_non_exhaustive()
     }
 }

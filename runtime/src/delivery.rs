@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use crate::bus::Lineage;
 use crate::dead_letter::Envelope;
 use crate::event::{Event, EventId};
+use crate::trace::TraceParent;
 
 /// An event as the publisher handed it over, type-erased so one queue can carry any event.
 pub(crate) trait SharedEvent: Any + Send + Sync {
@@ -120,6 +121,7 @@ impl Meta {
             subject,
             correlation_id,
             causation_id,
+            traceparent,
             headers,
             data,
             ..
@@ -130,6 +132,8 @@ impl Meta {
         let lineage = Lineage {
             correlation_id,
             causation_id,
+            // W3C: a traceparent that cannot be parsed is ignored, and the trace restarts here.
+            trace: traceparent.and_then(|text| text.parse().ok()),
         };
         let mut meta = Meta::new(id, time, version, lineage, key_hash);
         meta.extras = Some(Arc::new(Extras {
@@ -158,6 +162,7 @@ impl Meta {
         envelope.subject = subject;
         envelope.correlation_id = Some(self.correlation_id);
         envelope.causation_id = self.causation_id;
+        envelope.traceparent = self.trace.map(|trace| trace.to_string());
         envelope.headers = self
             .extras
             .as_ref()
@@ -179,6 +184,7 @@ impl Meta {
             key_hash,
             correlation_id: lineage.correlation_id.unwrap_or(id),
             causation_id: lineage.causation_id,
+            trace: lineage.trace,
             time,
             extras: None,
         }
@@ -193,6 +199,8 @@ pub(crate) struct Meta {
     pub(crate) key_hash: Option<u64>,
     pub(crate) correlation_id: EventId,
     pub(crate) causation_id: Option<EventId>,
+    /// The span that published the event, in its trace.
+    pub(crate) trace: Option<TraceParent>,
     pub(crate) time: SystemTime,
     /// Only events that came as envelopes have these; typed publishes keep the hot path small.
     pub(crate) extras: Option<Arc<Extras>>,

@@ -73,6 +73,10 @@ pub enum Error {
         problem: String,
     },
 
+    /// An envelope given to `publish_envelope` has a `traceparent` that is not W3C's.
+    #[error("cannot publish the envelope: {0}; fix its `traceparent` or set it to `None`")]
+    InvalidTraceparent(#[source] crate::trace::TraceParentError),
+
     /// The event could not be serialized.
     #[error("cannot serialize event `{event}`: {source}")]
     Serialize {

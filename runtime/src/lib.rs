@@ -13,10 +13,12 @@ mod delivery;
 mod error;
 mod event;
 mod handler;
+pub mod metrics;
 mod options;
 mod state;
 mod stats;
 mod subscriber;
+mod trace;
 pub mod transport;
 mod wire;
 mod worker;
@@ -36,6 +38,7 @@ pub use subscriber::Subscriber;
 pub use tidings_macros::Event;
 /// Registers an async fn as a subscriber; see the crate docs for its options.
 pub use tidings_macros::subscriber;
+pub use trace::{SpanId, TraceId, TraceParent, TraceParentError};
 pub use wire::WireError;
 
 /// Everything a typical program needs: `use tidings::prelude::*;`.

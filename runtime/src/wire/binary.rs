@@ -133,9 +133,15 @@ mod tests {
             .with_header("tenant", "acme");
         envelope.source = "shop".to_owned();
         envelope.correlation_id = Some(EventId::new());
+        envelope.traceparent =
+            Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned());
         envelope.time = humantime::parse_rfc3339("2026-11-21T18:00:00.123Z").unwrap();
         let headers = envelope.to_binary_headers("ce-");
         assert!(headers.contains(&("ce-type".to_owned(), "orders.placed".to_owned())));
+        assert!(headers.contains(&(
+            "ce-traceparent".to_owned(),
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned()
+        )));
         assert!(headers.contains(&("tenant".to_owned(), "acme".to_owned())));
         let mut with_transport = headers.clone();
         with_transport.push(("Nats-Msg-Id".to_owned(), "x".to_owned()));

@@ -32,6 +32,7 @@ use serde_json::value::RawValue;
 use crate::dead_letter::Envelope;
 use crate::delivery::Meta;
 use crate::event::{Event, EventId};
+use crate::trace::TraceParent;
 
 #[derive(Serialize, Deserialize)]
 struct Structured<'a> {
@@ -84,7 +85,7 @@ struct TypedStructured<'a, E> {
     version: u32,
     correlationid: EventId,
     causationid: Option<EventId>,
-    traceparent: Option<&'a str>,
+    traceparent: Option<TraceParent>,
     headers: BTreeMap<String, String>,
     data: &'a E,
 }
@@ -106,7 +107,7 @@ pub(crate) fn typed_cloudevent_json<E: Event>(
         version: E::VERSION,
         correlationid: meta.correlation_id,
         causationid: meta.causation_id,
-        traceparent: None,
+        traceparent: meta.trace,
         headers: BTreeMap::new(),
         data: event,
     })
@@ -232,7 +233,13 @@ mod tests {
             #[event(key)]
             order_id: u64,
         }
-        let lineage = crate::bus::Lineage::default();
+        let traceparent: TraceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            .parse()
+            .unwrap();
+        let lineage = crate::bus::Lineage {
+            trace: Some(traceparent),
+            ..Default::default()
+        };
         let time = from_millis(millis(SystemTime::now()));
         let meta = Meta::new(EventId::new(), time, 3, lineage, None);
         let wire = typed_cloudevent_json(&Placed { order_id: 42 }, &meta, "shop").unwrap();
@@ -250,7 +257,13 @@ mod tests {
             ("shop", Some("42"), time)
         );
         assert_eq!(envelope.correlation_id, Some(meta.id));
+        assert_eq!(
+            envelope.traceparent.as_deref(),
+            Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        );
         assert_eq!(envelope.data, br#"{"order_id":42}"#);
+        // And back into the attributes a delivery carries.
+        assert_eq!(Meta::from_envelope(envelope).0.trace, Some(traceparent));
     }
 
     #[test]

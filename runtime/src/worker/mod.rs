@@ -11,10 +11,11 @@ use std::panic::AssertUnwindSafe;
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::FutureExt;
 use tracing::Instrument;
+use tracing::field::Empty;
 
 pub(crate) use running::Running;
 
@@ -25,6 +26,7 @@ use crate::delivery::Delivery;
 use crate::event::Event;
 use crate::handler::Handler;
 use crate::subscriber::Typed;
+use crate::trace;
 use crate::transport::{Consumer, Outcome};
 
 /// Why an attempt failed.
@@ -65,12 +67,15 @@ pub(crate) async fn run<H: Handler<Args>, Args: 'static, C: Consumer>(
                 )),
             };
             stats.set_busy(true);
+            let started = Instant::now();
             let result = attempt(typed.handler(), &running, ctx, &delivery).await;
+            running.metrics.attempt_took(started.elapsed());
             stats.set_busy(false);
             let outcome = match result {
                 Ok(()) => {
                     let latency = SystemTime::now().duration_since(delivery.meta.time);
                     stats.handled(latency.unwrap_or_default());
+                    running.metrics.handled.increment(1);
                     Outcome::Handled
                 }
                 Err(failure) if failure.permanent || delivery.attempt > running.options.retries => {
@@ -80,6 +85,7 @@ pub(crate) async fn run<H: Handler<Args>, Args: 'static, C: Consumer>(
                         error = %failure.message, "dead-lettered"
                     );
                     stats.dead_lettered();
+                    running.metrics.dead_lettered.increment(1);
                     let letter = DeadLetter::of(&delivery, &running, failure.message, bus.source());
                     Outcome::DeadLettered(Box::new(letter))
                 }
@@ -91,6 +97,7 @@ pub(crate) async fn run<H: Handler<Args>, Args: 'static, C: Consumer>(
                         error = %failure.message, ?delay, "attempt failed; will retry"
                     );
                     stats.retried();
+                    running.metrics.retried.increment(1);
                     delivery.first_failed_at.get_or_insert_with(SystemTime::now);
                     Outcome::Retry { delay }
                 }
@@ -105,7 +112,7 @@ pub(crate) async fn run<H: Handler<Args>, Args: 'static, C: Consumer>(
 async fn attempt<H: Handler<Args>, Args>(
     handler: &H,
     running: &Running,
-    ctx: &Context,
+    ctx: &mut Context,
     delivery: &Delivery,
 ) -> Result<(), Failure> {
     let event = delivery
@@ -121,7 +128,11 @@ async fn attempt<H: Handler<Args>, Args>(
         id = %delivery.meta.id,
         subscriber = &*running.name,
         attempt = delivery.attempt,
+        trace_id = Empty,
+        span_id = Empty,
     );
+    ctx.handling(trace::handling(&span, delivery.meta.trace));
+    let ctx = &*ctx;
     let timeout = running.options.timeout;
     let call = async {
         // The synchronous part of a call (argument extraction) can panic too.

@@ -8,6 +8,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use super::rate::RateLimiter;
+use crate::metrics::SubscriberMetrics;
 use crate::options::Options;
 use crate::stats::{Latency, SubscriberStats};
 use crate::subscriber::Subscriber;
@@ -19,14 +20,17 @@ pub(crate) struct Running {
     pub(crate) options: Options,
     pub(crate) limiter: Option<RateLimiter>,
     pub(crate) workers: Vec<WorkerStats>,
+    pub(crate) metrics: SubscriberMetrics,
 }
 
 impl Running {
     pub(crate) fn new(subscriber: &Subscriber) -> Self {
         let options = subscriber.options.clone();
+        let group = subscriber.group_name();
         Running {
+            metrics: SubscriberMetrics::resolve(subscriber.name(), group, subscriber.event_name()),
             name: Arc::clone(&subscriber.name),
-            group: subscriber.group_name().into(),
+            group: group.into(),
             event_name: subscriber.event_name(),
             limiter: options.rate.map(RateLimiter::new),
             workers: (0..options.concurrency)
@@ -44,11 +48,7 @@ impl Running {
                 .map(|w| counter(w).load(Ordering::Relaxed))
                 .sum()
         };
-        let in_flight = self
-            .workers
-            .iter()
-            .filter(|w| w.busy.load(Ordering::Relaxed))
-            .count();
+        let (queued, in_flight) = self.queued_and_in_flight(unfinished);
         let mut merged = histogram();
         for worker in &self.workers {
             merged
@@ -69,9 +69,20 @@ impl Running {
             retried: sum(|w| &w.retried),
             dead_lettered: sum(|w| &w.dead_lettered),
             in_flight,
-            queued: unfinished.saturating_sub(in_flight),
+            queued,
             latency,
         }
+    }
+
+    /// Deliveries waiting and attempts running, given `unfinished` as the transport counts it
+    /// (queued plus in flight).
+    pub(crate) fn queued_and_in_flight(&self, unfinished: usize) -> (usize, usize) {
+        let in_flight = self
+            .workers
+            .iter()
+            .filter(|w| w.busy.load(Ordering::Relaxed))
+            .count();
+        (unfinished.saturating_sub(in_flight), in_flight)
     }
 }
 

@@ -1,0 +1,78 @@
+//! Metrics through the [`metrics`](::metrics) facade, under Prometheus-style names: whatever
+//! recorder the program installs (Prometheus, StatsD, OpenTelemetry, …) receives them.
+//!
+//! | name | type | labels | what |
+//! |---|---|---|---|
+//! | `tidings_published_total` | counter | `event` | events this bus published (accepted by the transport) |
+//! | `tidings_handled_total` | counter | `event`, `subscriber`, `group` | deliveries handled successfully |
+//! | `tidings_retried_total` | counter | `event`, `subscriber`, `group` | failed attempts that will be retried |
+//! | `tidings_dead_lettered_total` | counter | `event`, `subscriber`, `group` | deliveries given up on, kept as dead letters |
+//! | `tidings_handle_duration_seconds` | histogram | `event`, `subscriber` | how long each attempt ran (decode and handler, failures included) |
+//! | `tidings_queue_depth` | gauge | `event`, `subscriber`, `group` | deliveries waiting (queued or to be retried), as this process sees them |
+//! | `tidings_in_flight` | gauge | `event`, `subscriber`, `group` | attempts running right now |
+//!
+//! Handles are resolved once: per subscriber when the bus is built, per event name on its first
+//! publish. So the recorder must be installed before `build()`; and on the hot path an update
+//! is an atomic add, never a registry lookup or a label allocation. Without a recorder every
+//! handle is a no-op.
+//!
+//! The two gauges are sampled, every [`GAUGE_INTERVAL`] and whenever
+//! [`Bus::record_gauges`](crate::Bus::record_gauges) is called, rather than moved on every
+//! event: workers would otherwise contend on two shared cells per delivery for a value a
+//! scraper reads every few seconds.
+
+mod publish;
+mod sampler;
+mod subscriber;
+
+pub(crate) use publish::PublishCounters;
+pub(crate) use sampler::sample_gauges;
+pub(crate) use subscriber::SubscriberMetrics;
+
+use std::time::Duration;
+
+/// Counter: events published, by `event`.
+pub const PUBLISHED: &str = "tidings_published_total";
+/// Counter: deliveries handled, by `event`, `subscriber`, `group`.
+pub const HANDLED: &str = "tidings_handled_total";
+/// Counter: failed attempts that will be retried, by `event`, `subscriber`, `group`.
+pub const RETRIED: &str = "tidings_retried_total";
+/// Counter: deliveries dead-lettered, by `event`, `subscriber`, `group`.
+pub const DEAD_LETTERED: &str = "tidings_dead_lettered_total";
+/// Histogram: seconds each attempt ran, by `event`, `subscriber`.
+pub const HANDLE_DURATION: &str = "tidings_handle_duration_seconds";
+/// Gauge: deliveries waiting, by `event`, `subscriber`, `group`.
+pub const QUEUE_DEPTH: &str = "tidings_queue_depth";
+/// Gauge: attempts running, by `event`, `subscriber`, `group`.
+pub const IN_FLIGHT: &str = "tidings_in_flight";
+
+/// How often a bus samples its gauges by itself.
+pub const GAUGE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Tells the installed recorder what each metric means (exporters print it as `# HELP`).
+pub(crate) fn describe() {
+    use ::metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(PUBLISHED, Unit::Count, "Events published, by event name.");
+    describe_counter!(HANDLED, Unit::Count, "Deliveries handled successfully.");
+    describe_counter!(
+        RETRIED,
+        Unit::Count,
+        "Failed attempts that will be retried."
+    );
+    describe_counter!(
+        DEAD_LETTERED,
+        Unit::Count,
+        "Deliveries given up on and kept as dead letters."
+    );
+    describe_histogram!(
+        HANDLE_DURATION,
+        Unit::Seconds,
+        "How long each attempt ran, failed ones included."
+    );
+    describe_gauge!(
+        QUEUE_DEPTH,
+        Unit::Count,
+        "Deliveries waiting: queued or to be retried."
+    );
+    describe_gauge!(IN_FLIGHT, Unit::Count, "Attempts running now.");
+}
