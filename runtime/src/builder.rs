@@ -144,7 +144,7 @@ impl BusBuilder {
             transport.close(&[]).await?;
             return Err(problems);
         }
-        crate::metrics::describe();
+        metrics::describe();
         let mut attached = Vec::with_capacity(subscribers.len());
         for subscriber in subscribers {
             let workers = subscriber.options.concurrency as usize;
@@ -165,6 +165,11 @@ impl BusBuilder {
                 consumer,
             });
         }
+        let published = PublishCounters::new(
+            attached
+                .iter()
+                .map(|attached| attached.subscriber.event_name()),
+        );
         let bus = Bus::new(Inner {
             lifecycle: AtomicU8::new(0),
             transport,
@@ -173,7 +178,7 @@ impl BusBuilder {
             source: self.source.unwrap_or_else(|| "tidings".to_owned()),
             shutdown_timeout: self.shutdown_timeout,
             workers: Mutex::new(Vec::new()),
-            published: PublishCounters::default(),
+            published,
         });
         let mut workers = Vec::new();
         for attached in bus.subscribers() {

@@ -16,7 +16,9 @@ pub(crate) mod delivery;
 pub(crate) mod failures;
 pub(crate) mod flow;
 pub(crate) mod lifecycle;
+pub(crate) mod metrics;
 pub(crate) mod ordering;
+pub(crate) mod trace;
 
 use tidings::{Bus, BusBuilder, Subscriber};
 
@@ -72,6 +74,8 @@ macro_rules! conformance_suite {
             lifecycle::shutdown_drains_accepted_work_then_refuses_publishes,
             lifecycle::shutdown_reports_what_it_could_not_finish_by_the_deadline,
             context::context_publish_carries_correlation_and_causation_forward,
+            metrics::metrics_count_publishes_outcomes_attempts_and_sample_gauges,
+            trace::handlers_continue_the_publishers_trace_and_follow_ups_continue_theirs,
         );
     };
     (@cases $backend:expr, #[$test:meta]; $($module:ident :: $case:ident,)*) => {$(
