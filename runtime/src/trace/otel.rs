@@ -11,6 +11,9 @@ use super::{SpanId, TraceId, TraceParent};
 
 /// The OpenTelemetry context of `span` as a `traceparent`, if it has one.
 pub(super) fn span_traceparent(span: &Span) -> Option<TraceParent> {
+    if span.is_disabled() {
+        return None;
+    }
     let context = span.context();
     let otel_span = context.span();
     let ids = otel_span.span_context();
@@ -25,6 +28,10 @@ pub(super) fn span_traceparent(span: &Span) -> Option<TraceParent> {
 /// Makes `incoming` the remote parent of `span` (before it starts), then returns the span's
 /// own context as a `traceparent`, if it has one.
 pub(super) fn continue_trace(span: &Span, incoming: Option<TraceParent>) -> Option<TraceParent> {
+    // No subscriber wants the span, so there is no layer: spare the hot path the parent context.
+    if span.is_disabled() {
+        return None;
+    }
     if let Some(incoming) = incoming {
         let remote = SpanContext::new(
             opentelemetry::trace::TraceId::from_bytes(incoming.trace_id().to_bytes()),
