@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use conformance::Backend;
-use tidings::{Backoff, Bus, BusBuilder, HandlerError, Rate, Subscriber};
+use tidings::{Backoff, Bus, BusBuilder, Envelope, Error, HandlerError, Rate, Subscriber};
 use tidings_tests::{Log, Ping};
 use tokio::time::Instant;
 
@@ -130,4 +130,31 @@ async fn rate_spaces_attempts_evenly() {
         );
     }
     assert!(start.elapsed() >= Duration::from_millis(1900));
+}
+
+#[tokio::test]
+async fn an_envelope_with_a_malformed_traceparent_is_refused_saying_what_is_wrong() {
+    let received: Log<u32> = Log::default();
+    let bus = (&MemoryBackend::new() as &dyn Backend)
+        .bus_with([Subscriber::new("sink", {
+            let received = received.clone();
+            move |ping: Arc<Ping>| {
+                received.push(ping.seq);
+                std::future::ready(())
+            }
+        })])
+        .await;
+    let mut envelope = Envelope::new("test.ping", br#"{"key":"k","seq":1}"#.to_vec());
+    envelope.traceparent = Some("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01".into());
+    let error = bus.publish_envelope(envelope).await.unwrap_err();
+    assert!(matches!(error, Error::InvalidTraceparent(_)), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "cannot publish the envelope: `00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01` \
+         is not a W3C traceparent: the trace id is not 32 lowercase hex digits, not all zero; \
+         expected `00-<32 hex digit trace id>-<16 hex digit parent id>-<2 hex digit flags>`, \
+         lowercase, ids not all zero; fix its `traceparent` or set it to `None`"
+    );
+    bus.wait_idle().await;
+    assert!(received.is_empty(), "nothing was published");
 }

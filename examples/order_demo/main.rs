@@ -8,12 +8,16 @@
 //! cargo run --example order_demo -- --orders 500     # a smaller burst
 //! RUST_LOG=tidings=debug cargo run --example order_demo -- --orders 50
 //! cargo run --example order_demo -- --url file://./data   # durable: Ctrl-C, run again, it resumes
+//! cargo run --example order_demo -- --metrics 127.0.0.1:9000 --hold   # Prometheus text, then wait
 //! ```
 //!
 //! Over a broker each service can run as a process of its own (`--role`, see `roles.rs`).
 
 mod events;
 mod logistics;
+mod metrics;
+#[cfg(test)]
+mod metrics_test;
 mod notify;
 mod payment;
 mod progress;
@@ -21,6 +25,7 @@ mod report;
 mod roles;
 mod stock;
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -53,6 +58,15 @@ pub(crate) struct Args {
     /// services first, then `orders`.
     #[arg(long, value_enum, default_value_t = Role::All)]
     role: Role,
+
+    /// Serve the bus's metrics as Prometheus text at `http://ADDR/metrics` (port 0: any free
+    /// port; the address is printed).
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<SocketAddr>,
+
+    /// After the run, keep serving `--metrics` until Ctrl-C, so the final counts can be scraped.
+    #[arg(long, requires = "metrics")]
+    hold: bool,
 }
 
 #[tokio::main]
@@ -61,6 +75,19 @@ async fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     let args = Args::parse();
+    let metrics_at = match args.metrics.map(metrics::serve) {
+        Some(serving) => match serving.await {
+            Ok(bound) => {
+                println!("metrics: Prometheus text at http://{bound}/metrics");
+                Some(bound)
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
     let outcome = match args.role {
         Role::All => run(&args).await,
         role => match roles::check_url(role, &args.url) {
@@ -69,6 +96,10 @@ async fn main() -> ExitCode {
             Err(error) => Err(error),
         },
     };
+    if let (true, Some(bound)) = (args.hold, metrics_at) {
+        println!("holding: the final metrics stay at http://{bound}/metrics until Ctrl-C");
+        let _ = tokio::signal::ctrl_c().await;
+    }
     match outcome {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
@@ -144,6 +175,8 @@ async fn run(args: &Args) -> Result<bool, tidings::Error> {
     report::print_stats(&stats);
     let dead = bus.dead_letters().list().await?;
     report::print_dead_letters(&dead);
+    // The gauges as the run ends (idle), not as last sampled: what `--hold` keeps showing.
+    bus.record_gauges();
     bus.shutdown().await?;
     // A resumed run also handles what the earlier one left, so only a fresh run adds up exactly.
     Ok(first > 1 || report::check(&stats, args.orders, args.unknown_sku_every))

@@ -125,6 +125,7 @@ pub(crate) async fn service(args: &Args, role: Role) -> Result<bool, tidings::Er
         .filter(|letter| stats.subscriber(&letter.subscriber).is_some())
         .collect();
     report::print_dead_letters(&dead);
+    bus.record_gauges();
     bus.shutdown().await?;
     Ok(!interrupted)
 }

@@ -110,8 +110,14 @@ pub(crate) async fn metrics_count_publishes_outcomes_attempts_and_sample_gauges(
         ("subscriber", "metered_sink"),
         ("group", "metered_sink"),
     ];
-    assert_eq!(recorded.counter(names::PUBLISHED, &[("event", "test.ping")]), 6);
-    assert_eq!(recorded.counter(names::PUBLISHED, &[("event", "test.pong")]), 4);
+    assert_eq!(
+        recorded.counter(names::PUBLISHED, &[("event", "test.ping")]),
+        6
+    );
+    assert_eq!(
+        recorded.counter(names::PUBLISHED, &[("event", "test.pong")]),
+        4
+    );
     assert_eq!(recorded.counter(names::HANDLED, &relay), 4);
     assert_eq!(recorded.counter(names::RETRIED, &relay), 2);
     assert_eq!(recorded.counter(names::DEAD_LETTERED, &relay), 2);
@@ -119,7 +125,10 @@ pub(crate) async fn metrics_count_publishes_outcomes_attempts_and_sample_gauges(
     assert_eq!(recorded.counter(names::RETRIED, &sink), 0);
     assert_eq!(recorded.counter(names::DEAD_LETTERED, &sink), 0);
     // One observation per attempt: 6 first attempts and 2 retries.
-    assert_eq!(recorded.observations(names::HANDLE_DURATION, &relay[..2]), 8);
+    assert_eq!(
+        recorded.observations(names::HANDLE_DURATION, &relay[..2]),
+        8
+    );
     assert_eq!(recorded.observations(names::HANDLE_DURATION, &sink[..2]), 4);
     for labels in [&relay, &sink] {
         assert_eq!(recorded.gauge(names::QUEUE_DEPTH, labels), 0.0);

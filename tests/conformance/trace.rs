@@ -75,7 +75,11 @@ pub(crate) async fn handlers_continue_the_publishers_trace_and_follow_ups_contin
         (first.own.trace_id(), first.own.flags()),
         (publisher.trace_id(), publisher.flags())
     );
-    assert_ne!(first.own.parent_id(), publisher.parent_id(), "a span of its own");
+    assert_ne!(
+        first.own.parent_id(),
+        publisher.parent_id(),
+        "a span of its own"
+    );
     let follow_up = by_seq(&pongs, 1);
     assert_eq!(
         follow_up.incoming,
