@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::bus::{Attached, Bus, Inner};
 use crate::error::{Error, Result};
+use crate::recorder::{self, Recorder};
 use crate::state::{StateMap, StateValues};
 use crate::subscriber::{self, Subscriber};
 use crate::transport::memory::{self, LocalTransport};
@@ -26,6 +27,8 @@ pub struct BusBuilder {
     queue_capacity: usize,
     shutdown_timeout: Duration,
     source: Option<String>,
+    /// Set by `tidings::testing`.
+    recorder: Option<Arc<Recorder>>,
 }
 
 impl Default for BusBuilder {
@@ -40,6 +43,7 @@ impl Default for BusBuilder {
             queue_capacity: 1024,
             shutdown_timeout: Duration::from_secs(30),
             source: None,
+            recorder: None,
         }
     }
 }
@@ -109,6 +113,14 @@ impl BusBuilder {
         self
     }
 
+    /// Makes this a test bus: deterministic retry delays, and `recorder` sees every publish and
+    /// attempt.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    pub(crate) fn under_test(mut self, recorder: Arc<Recorder>) -> Self {
+        self.recorder = Some(recorder);
+        self
+    }
+
     /// Collects the subscribers, checks them, and starts the bus.
     ///
     /// Fails listing every problem: duplicate names (with both locations), `State<T>` that no
@@ -118,7 +130,7 @@ impl BusBuilder {
             .url
             .as_deref()
             .map_or(Ok(Kind::Memory { name: None }), transport::parse_url)?;
-        let subscribers = self.select()?;
+        let mut subscribers = self.select()?;
         let state = StateMap::new(self.state);
         check(&subscribers, &state, self.queue_capacity)?;
         let transport = match kind {
@@ -142,6 +154,9 @@ impl BusBuilder {
         if let Err(problems) = check_capabilities(&subscribers, transport.capabilities()) {
             transport.close(&[]).await?;
             return Err(problems);
+        }
+        if self.recorder.is_some() {
+            recorder::prepare(&mut subscribers, &transport);
         }
         let mut attached = Vec::with_capacity(subscribers.len());
         for subscriber in subscribers {
@@ -171,6 +186,7 @@ impl BusBuilder {
             source: self.source.unwrap_or_else(|| "tidings".to_owned()),
             shutdown_timeout: self.shutdown_timeout,
             workers: Mutex::new(Vec::new()),
+            recorder: self.recorder,
         });
         let mut workers = Vec::new();
         for attached in bus.subscribers() {

@@ -14,6 +14,7 @@ use crate::dead_letter::{DeadLetterId, DeadLetters, Envelope};
 use crate::delivery::{Meta, Payload};
 use crate::error::{Error, Result};
 use crate::event::{Event, EventId};
+use crate::recorder::{PublishedRecord, Recorder};
 use crate::state::StateMap;
 use crate::stats::Stats;
 use crate::subscriber::Subscriber;
@@ -49,6 +50,8 @@ pub(crate) struct Inner {
     pub(crate) source: String,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) workers: Mutex<Vec<JoinHandle<()>>>,
+    /// Only on a test bus (`tidings::testing`).
+    pub(crate) recorder: Option<Arc<Recorder>>,
 }
 
 /// A subscriber this bus runs: where its workers pull from, and their counters.
@@ -114,11 +117,13 @@ impl Bus {
             source: self.source(),
         };
         let span = tracing::info_span!("tidings.publish", event = E::NAME, %id);
+        let recorded = self.recorder().map(|_| PublishedRecord::of(&outgoing));
         self.inner
             .transport
             .publish(outgoing)
             .instrument(span)
             .await?;
+        self.record_accepted(recorded);
         Ok(id)
     }
 
@@ -140,12 +145,20 @@ impl Bus {
             source: self.source(),
         };
         let span = tracing::info_span!("tidings.publish", event = event_type, %id);
+        let recorded = self.recorder().map(|_| PublishedRecord::of(&outgoing));
         self.inner
             .transport
             .publish(outgoing)
             .instrument(span)
             .await?;
+        self.record_accepted(recorded);
         Ok(id)
+    }
+
+    fn record_accepted(&self, recorded: Option<PublishedRecord>) {
+        if let (Some(recorder), Some(recorded)) = (self.recorder(), recorded) {
+            recorder.published(recorded);
+        }
     }
 
     fn check_intake(&self, latest_allowed: u8) -> Result<()> {
@@ -241,6 +254,10 @@ impl Bus {
 
     pub(crate) fn state(&self) -> &StateMap {
         &self.inner.state
+    }
+
+    pub(crate) fn recorder(&self) -> Option<&Recorder> {
+        self.inner.recorder.as_deref()
     }
 }
 

@@ -14,9 +14,13 @@ mod error;
 mod event;
 mod handler;
 mod options;
+mod recorder;
 mod state;
 mod stats;
 mod subscriber;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 pub mod transport;
 mod wire;
 mod worker;

@@ -32,11 +32,21 @@ impl Backoff {
     pub fn delay(&self, failed_attempt: u32) -> Duration {
         match *self {
             Backoff::Fixed(delay) => delay,
+            Backoff::Exponential { .. } => {
+                let half = self.top_delay(failed_attempt) / 2;
+                half + half.mul_f64(fastrand::f64())
+            }
+        }
+    }
+
+    /// The top of the delay's jitter range: the nominal delay, `initial` doubled per retry up to
+    /// `max`.
+    fn top_delay(&self, failed_attempt: u32) -> Duration {
+        match *self {
+            Backoff::Fixed(delay) => delay,
             Backoff::Exponential { initial, max } => {
                 let doublings = failed_attempt.saturating_sub(1).min(31);
-                let base = initial.saturating_mul(1 << doublings).min(max);
-                let half = base / 2;
-                half + half.mul_f64(fastrand::f64())
+                initial.saturating_mul(1 << doublings).min(max)
             }
         }
     }
@@ -98,6 +108,19 @@ pub(crate) struct Options {
     pub(crate) concurrency: u32,
     pub(crate) ordered: bool,
     pub(crate) rate: Option<Rate>,
+    /// Off under `tidings::testing`, so retry delays are the same on every run.
+    pub(crate) jitter: bool,
+}
+
+impl Options {
+    /// How long to wait after the `failed_attempt`-th attempt failed.
+    pub(crate) fn retry_delay(&self, failed_attempt: u32) -> Duration {
+        if self.jitter {
+            self.backoff.delay(failed_attempt)
+        } else {
+            self.backoff.top_delay(failed_attempt)
+        }
+    }
 }
 
 impl Default for Options {
@@ -110,6 +133,7 @@ impl Default for Options {
             concurrency: DEFAULT_CONCURRENCY,
             ordered: false,
             rate: None,
+            jitter: true,
         }
     }
 }
@@ -129,6 +153,19 @@ mod tests {
                 "attempt {attempt}: {delay:?}"
             );
         }
+    }
+
+    #[test]
+    fn without_jitter_the_delay_is_the_top_of_its_range() {
+        let options = Options {
+            backoff: Backoff::exponential(Duration::from_secs(1), Duration::from_secs(5)),
+            jitter: false,
+            ..Options::default()
+        };
+        let delays: Vec<u64> = (1..=5)
+            .map(|attempt| options.retry_delay(attempt).as_secs())
+            .collect();
+        assert_eq!(delays, [1, 2, 4, 5, 5]);
     }
 
     #[test]

@@ -84,7 +84,7 @@ pub(crate) async fn run<H: Handler<Args>, Args: 'static, C: Consumer>(
                     Outcome::DeadLettered(Box::new(letter))
                 }
                 Err(failure) => {
-                    let delay = running.options.backoff.delay(delivery.attempt);
+                    let delay = running.options.retry_delay(delivery.attempt);
                     tracing::debug!(
                         subscriber = &*running.name, event = H::Event::NAME,
                         id = %delivery.meta.id, attempt = delivery.attempt,
@@ -95,6 +95,9 @@ pub(crate) async fn run<H: Handler<Args>, Args: 'static, C: Consumer>(
                     Outcome::Retry { delay }
                 }
             };
+            if let Some(recorder) = bus.recorder() {
+                recorder.attempted(&running.name, &delivery, &outcome);
+            }
             consumer.settle(delivery, outcome).await;
         }
     }

@@ -12,6 +12,15 @@ use crate::transport::{Capabilities, Outgoing, Transport};
 
 pub(crate) struct LocalTransport(pub(crate) Arc<LocalEngine>);
 
+impl LocalTransport {
+    /// Under virtual time: see [`Journal::hold_clock_on_writes`](crate::transport::durable::Journal::hold_clock_on_writes).
+    pub(crate) fn hold_clock_on_writes(&self) {
+        if let Some(journal) = &self.0.journal {
+            journal.hold_clock_on_writes();
+        }
+    }
+}
+
 impl Transport for LocalTransport {
     type Consumer = LocalConsumer;
 
