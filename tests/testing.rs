@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tempfile::TempDir;
 use tidings::prelude::*;
 use tidings::testing::{Counts, TestBus, TestBusBuilder};
-use tidings::{Envelope, Error};
+use tidings::{Envelope, Error, Subscriber};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Event)]
 struct OrderPlaced {
@@ -398,6 +398,24 @@ async fn envelopes_are_recorded_and_read_back_typed() {
         (published[0].id, &published[0].event),
         (id, &order(4, "fig", 2))
     );
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Event)]
+struct Echo;
+
+#[tokio::test]
+#[should_panic(expected = "the bus did not settle within 30days of virtual time; unfinished: \
+                           `echo_daily`")]
+async fn settle_gives_up_on_a_bus_that_never_quiets() {
+    // Each echo takes a day and starts the next: the chain never ends.
+    let echo_daily = Subscriber::new("echo_daily", |_: Echo, ctx: Context| async move {
+        tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
+        ctx.publish(Echo).await.unwrap();
+    })
+    .timeout(Duration::from_secs(2 * 24 * 3600));
+    let t = TestBus::builder().subscribe(echo_daily).build().await.unwrap();
+    t.publish(Echo).await.unwrap();
+    t.settle().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -49,9 +49,8 @@ impl TestBus {
     /// jumps from timer to timer meanwhile, so backoffs and timeouts take no wall time.
     ///
     /// # Panics
-    /// If the bus is still busy after 30 days of virtual time: handlers keep publishing one
-    /// another, or work waits on something that never comes. The message lists what is
-    /// unfinished.
+    /// If the bus is still busy after 30 days of virtual time (handlers that keep publishing one
+    /// another while they wait on timers, say). The message lists what is unfinished.
     pub async fn settle(&self) {
         if tokio::time::timeout(SETTLE_LIMIT, self.bus.wait_idle())
             .await
