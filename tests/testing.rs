@@ -404,8 +404,10 @@ async fn envelopes_are_recorded_and_read_back_typed() {
 struct Echo;
 
 #[tokio::test]
-#[should_panic(expected = "the bus did not settle within 30days of virtual time; unfinished: \
-                           `echo_daily`")]
+#[should_panic(
+    expected = "the bus did not settle within 30days of virtual time; unfinished: \
+                           `echo_daily`"
+)]
 async fn settle_gives_up_on_a_bus_that_never_quiets() {
     // Each echo takes a day and starts the next: the chain never ends.
     let echo_daily = Subscriber::new("echo_daily", |_: Echo, ctx: Context| async move {
@@ -413,7 +415,11 @@ async fn settle_gives_up_on_a_bus_that_never_quiets() {
         ctx.publish(Echo).await.unwrap();
     })
     .timeout(Duration::from_secs(2 * 24 * 3600));
-    let t = TestBus::builder().subscribe(echo_daily).build().await.unwrap();
+    let t = TestBus::builder()
+        .subscribe(echo_daily)
+        .build()
+        .await
+        .unwrap();
     t.publish(Echo).await.unwrap();
     t.settle().await;
 }

@@ -5,6 +5,9 @@
 //! Publishes are recorded at the bus, not in a transport, so the record is the same on every
 //! transport.
 
+// Only `tidings::testing` reads the records; without it no bus has a recorder.
+#![cfg_attr(not(feature = "testing"), allow(dead_code))]
+
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -14,7 +17,6 @@ use crate::subscriber::Subscriber;
 use crate::transport::{AnyTransport, Outcome, Outgoing};
 
 #[derive(Default)]
-#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 pub(crate) struct Recorder {
     published: Mutex<Vec<PublishedRecord>>,
     attempts: Mutex<Vec<AttemptRecord>>,
@@ -30,7 +32,6 @@ pub(crate) struct PublishedRecord {
 
 /// One finished attempt of one subscriber at one event.
 #[derive(Debug, Clone)]
-#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 pub(crate) struct AttemptRecord {
     pub(crate) subscriber: Arc<str>,
     pub(crate) event_id: EventId,
@@ -40,7 +41,6 @@ pub(crate) struct AttemptRecord {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 pub(crate) enum AttemptResult {
     Handled,
     /// Failed; the next attempt comes after `delay`.
@@ -63,23 +63,19 @@ impl PublishedRecord {
         }
     }
 
-    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub(crate) fn id(&self) -> EventId {
         self.meta.id
     }
 
-    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub(crate) fn correlation_id(&self) -> EventId {
         self.meta.correlation_id
     }
 
-    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub(crate) fn causation_id(&self) -> Option<EventId> {
         self.meta.causation_id
     }
 
     /// The event as an `E`, if it is one: same name and version, and a payload that decodes.
-    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub(crate) fn event<E: Event>(&self) -> Option<Arc<E>> {
         if self.event_name != E::NAME || self.meta.version != E::VERSION {
             return None;
@@ -111,13 +107,11 @@ impl Recorder {
     }
 
     /// Every accepted event so far.
-    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub(crate) fn published_so_far(&self) -> Vec<PublishedRecord> {
         lock(&self.published).clone()
     }
 
     /// Every finished attempt so far.
-    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub(crate) fn attempts_so_far(&self) -> Vec<AttemptRecord> {
         lock(&self.attempts).clone()
     }
@@ -130,10 +124,9 @@ pub(crate) fn prepare(subscribers: &mut [Subscriber], transport: &AnyTransport) 
     for subscriber in subscribers {
         subscriber.options.jitter = false;
     }
-    match transport {
-        AnyTransport::Local(local) => local.hold_clock_on_writes(),
-        #[allow(unreachable_patterns)]
-        _ => {}
+    #[allow(irrefutable_let_patterns)] // when no broker is compiled in
+    if let AnyTransport::Local(local) = transport {
+        local.hold_clock_on_writes();
     }
 }
 
