@@ -113,8 +113,8 @@ impl BusBuilder {
         self
     }
 
-    /// Makes this a test bus: deterministic retry delays, and `recorder` sees every publish and
-    /// attempt.
+    /// Makes this a test bus: retry delays without jitter, a clock that holds still while the
+    /// transport writes to disk, and `recorder` sees every publish and attempt.
     #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub(crate) fn under_test(mut self, recorder: Arc<Recorder>) -> Self {
         self.recorder = Some(recorder);
@@ -130,7 +130,7 @@ impl BusBuilder {
             .url
             .as_deref()
             .map_or(Ok(Kind::Memory { name: None }), transport::parse_url)?;
-        let mut subscribers = self.select()?;
+        let subscribers = self.select()?;
         let state = StateMap::new(self.state);
         check(&subscribers, &state, self.queue_capacity)?;
         let transport = match kind {
@@ -156,7 +156,7 @@ impl BusBuilder {
             return Err(problems);
         }
         if self.recorder.is_some() {
-            recorder::prepare(&mut subscribers, &transport);
+            recorder::prepare(&transport);
         }
         let mut attached = Vec::with_capacity(subscribers.len());
         for subscriber in subscribers {

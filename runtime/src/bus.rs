@@ -259,6 +259,12 @@ impl Bus {
     pub(crate) fn recorder(&self) -> Option<&Recorder> {
         self.inner.recorder.as_deref()
     }
+
+    /// Whether retry delays get jitter: not on a test bus, so that a test sees the same delays
+    /// on every run.
+    pub(crate) fn jitter(&self) -> bool {
+        self.inner.recorder.is_none()
+    }
 }
 
 impl fmt::Debug for Bus {

@@ -30,23 +30,22 @@ impl Backoff {
 
     /// The delay after the `failed_attempt`-th attempt failed (1-based), jitter included.
     pub fn delay(&self, failed_attempt: u32) -> Duration {
-        match *self {
-            Backoff::Fixed(delay) => delay,
-            Backoff::Exponential { .. } => {
-                let half = self.top_delay(failed_attempt) / 2;
-                half + half.mul_f64(fastrand::f64())
-            }
-        }
+        self.delay_with(failed_attempt, true)
     }
 
-    /// The top of the delay's jitter range: the nominal delay, `initial` doubled per retry up to
-    /// `max`.
-    fn top_delay(&self, failed_attempt: u32) -> Duration {
+    /// The delay after the `failed_attempt`-th attempt failed; without `jitter`, the top of the
+    /// jitter range (`initial` doubled per retry up to `max`), the same on every run.
+    pub(crate) fn delay_with(&self, failed_attempt: u32, jitter: bool) -> Duration {
         match *self {
             Backoff::Fixed(delay) => delay,
             Backoff::Exponential { initial, max } => {
                 let doublings = failed_attempt.saturating_sub(1).min(31);
-                initial.saturating_mul(1 << doublings).min(max)
+                let top = initial.saturating_mul(1 << doublings).min(max);
+                if !jitter {
+                    return top;
+                }
+                let half = top / 2;
+                half + half.mul_f64(fastrand::f64())
             }
         }
     }
@@ -108,19 +107,6 @@ pub(crate) struct Options {
     pub(crate) concurrency: u32,
     pub(crate) ordered: bool,
     pub(crate) rate: Option<Rate>,
-    /// Off under `tidings::testing`, so retry delays are the same on every run.
-    pub(crate) jitter: bool,
-}
-
-impl Options {
-    /// How long to wait after the `failed_attempt`-th attempt failed.
-    pub(crate) fn retry_delay(&self, failed_attempt: u32) -> Duration {
-        if self.jitter {
-            self.backoff.delay(failed_attempt)
-        } else {
-            self.backoff.top_delay(failed_attempt)
-        }
-    }
 }
 
 impl Default for Options {
@@ -133,7 +119,6 @@ impl Default for Options {
             concurrency: DEFAULT_CONCURRENCY,
             ordered: false,
             rate: None,
-            jitter: true,
         }
     }
 }
@@ -157,13 +142,9 @@ mod tests {
 
     #[test]
     fn without_jitter_the_delay_is_the_top_of_its_range() {
-        let options = Options {
-            backoff: Backoff::exponential(Duration::from_secs(1), Duration::from_secs(5)),
-            jitter: false,
-            ..Options::default()
-        };
+        let backoff = Backoff::exponential(Duration::from_secs(1), Duration::from_secs(5));
         let delays: Vec<u64> = (1..=5)
-            .map(|attempt| options.retry_delay(attempt).as_secs())
+            .map(|attempt| backoff.delay_with(attempt, false).as_secs())
             .collect();
         assert_eq!(delays, [1, 2, 4, 5, 5]);
     }

@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use crate::delivery::{Delivery, Meta, Payload};
 use crate::event::{Event, EventId};
-use crate::subscriber::Subscriber;
 use crate::transport::{AnyTransport, Outcome, Outgoing};
 
 #[derive(Default)]
@@ -117,13 +116,9 @@ impl Recorder {
     }
 }
 
-/// Makes a bus under test deterministic, once its subscribers are chosen and its transport is
-/// open: retry delays without jitter, and a paused clock that stands still while the durable
-/// journal writes (see `Journal::hold_clock_on_writes`).
-pub(crate) fn prepare(subscribers: &mut [Subscriber], transport: &AnyTransport) {
-    for subscriber in subscribers {
-        subscriber.options.jitter = false;
-    }
+/// Readies a test bus's transport for virtual time: a paused clock stands still while the
+/// durable journal writes (see `Journal::hold_clock_on_writes`).
+pub(crate) fn prepare(transport: &AnyTransport) {
     #[allow(irrefutable_let_patterns)] // when no broker is compiled in
     if let AnyTransport::Local(local) = transport {
         local.hold_clock_on_writes();
