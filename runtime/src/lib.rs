@@ -5,6 +5,8 @@
 #[cfg(test)]
 extern crate self as tidings;
 
+#[cfg(feature = "admin")]
+pub mod admin;
 mod builder;
 mod bus;
 mod context;
@@ -17,6 +19,7 @@ mod options;
 mod state;
 mod stats;
 mod subscriber;
+mod tail;
 pub mod transport;
 mod wire;
 mod worker;
@@ -32,6 +35,7 @@ pub use options::{Backoff, Rate};
 pub use state::{State, StateRequirement};
 pub use stats::{Latency, Stats, SubscriberStats};
 pub use subscriber::Subscriber;
+pub use tail::Tail;
 /// Derives [`Event`]: `#[event(name = "..", version = N)]` on the type, `#[event(key)]` on one field.
 pub use tidings_macros::Event;
 /// Registers an async fn as a subscriber; see the crate docs for its options.
