@@ -13,6 +13,8 @@
 //! | DELETE | `/v1/dead-letters/{id}` | 204 once discarded |
 //! | GET | `/v1/tail/{event}` | the event as it passes: one CloudEvents JSON document per line |
 //!
+//! It has no authentication: bind it to loopback or a private network.
+//!
 //! Errors answer `{"error": "..."}` with a status that says whose fault it is (404 unknown id,
 //! 409 a dead letter of a subscriber this bus does not run, 502 the broker, 503 shut down).
 //!
