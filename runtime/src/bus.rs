@@ -18,6 +18,7 @@ use crate::recorder::{PublishedRecord, Recorder};
 use crate::state::StateMap;
 use crate::stats::Stats;
 use crate::subscriber::Subscriber;
+use crate::tail::Tail;
 use crate::transport::{AnyConsumer, AnyTransport, Consumer, Outgoing, Transport};
 use crate::worker::Running;
 
@@ -171,6 +172,12 @@ impl Bus {
     /// Returns once every queue is empty and nothing is in flight or waiting to retry.
     pub async fn wait_idle(&self) {
         self.inner.transport.wait_idle().await;
+    }
+
+    /// A live view of the events called `event_name` as they are published from now on, by
+    /// any process where the transport spans processes (brokers), else on this transport.
+    pub async fn tail(&self, event_name: &str) -> Result<Tail> {
+        self.inner.transport.tail(event_name).await
     }
 
     /// The dead letters of every subscriber.
