@@ -101,7 +101,7 @@ async fn sync_erp(_: &OrderPlaced) -> Result<(), HandlerError> {
     Err(HandlerError::msg("the ERP is offline"))
 }
 
-/// The sketch from the task, nearly verbatim: a handler test in ten lines.
+/// A handler test in ten lines, as the README shows one.
 #[tokio::test]
 async fn an_unknown_sku_is_dead_lettered_at_once() {
     let t = TestBus::builder()
