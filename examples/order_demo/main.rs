@@ -64,9 +64,15 @@ pub(crate) struct Args {
     #[arg(long, value_name = "ADDR")]
     metrics: Option<SocketAddr>,
 
-    /// After the run, keep serving `--metrics` until Ctrl-C, so the final counts can be scraped.
+    /// After the run, keep serving `--metrics` until Ctrl-C, so the final counts can be scraped
+    /// (with `--admin` the demo waits for Ctrl-C anyway).
     #[arg(long, requires = "metrics")]
     hold: bool,
+
+    /// Serve the admin endpoint (dead letters, stats, live events) on this address for the
+    /// `tidings` CLI, and keep serving after the run until Ctrl-C.
+    #[arg(long, value_name = "ADDR")]
+    admin: Option<String>,
 }
 
 #[tokio::main]
@@ -96,7 +102,7 @@ async fn main() -> ExitCode {
             Err(error) => Err(error),
         },
     };
-    if let (true, Some(bound)) = (args.hold, metrics_at) {
+    if let (true, None, Some(bound)) = (args.hold, &args.admin, metrics_at) {
         println!("holding: the final metrics stay at http://{bound}/metrics until Ctrl-C");
         let _ = tokio::signal::ctrl_c().await;
     }
@@ -120,6 +126,19 @@ async fn run(args: &Args) -> Result<bool, tidings::Error> {
         .shutdown_timeout(Duration::from_secs(2))
         .build()
         .await?;
+    let admin = match &args.admin {
+        Some(addr) => {
+            let admin = tidings::admin::serve(bus.clone(), addr)
+                .await
+                .map_err(|error| tidings::Error::Build(vec![format!("--admin {addr}: {error}")]))?;
+            println!(
+                "admin endpoint on http://{0}: try `tidings --url http://{0} stats`",
+                admin.local_addr()
+            );
+            Some(admin)
+        }
+        None => None,
+    };
     let progress = Progress::of(&args.url);
     let first = progress.as_ref().map_or(1, Progress::next_order);
     println!("tidings order demo: {} orders on {}", args.orders, args.url);
@@ -177,6 +196,14 @@ async fn run(args: &Args) -> Result<bool, tidings::Error> {
     report::print_dead_letters(&dead);
     // The gauges as the run ends (idle), not as last sampled: what `--hold` keeps showing.
     bus.record_gauges();
+    if let Some(admin) = admin {
+        println!(
+            "\nthe admin endpoint stays up on http://{} until Ctrl-C",
+            admin.local_addr()
+        );
+        let _ = tokio::signal::ctrl_c().await;
+        admin.stop().await;
+    }
     bus.shutdown().await?;
     // A resumed run also handles what the earlier one left, so only a fresh run adds up exactly.
     Ok(first > 1 || report::check(&stats, args.orders, args.unknown_sku_every))

@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::bus::{Attached, Bus, Inner};
 use crate::error::{Error, Result};
 use crate::metrics::{self, PublishCounters};
+use crate::recorder::{self, Recorder};
 use crate::state::{StateMap, StateValues};
 use crate::subscriber::{self, Subscriber};
 use crate::transport::memory::{self, LocalTransport};
@@ -27,6 +28,8 @@ pub struct BusBuilder {
     queue_capacity: usize,
     shutdown_timeout: Duration,
     source: Option<String>,
+    /// Set by `tidings::testing`.
+    recorder: Option<Arc<Recorder>>,
 }
 
 impl Default for BusBuilder {
@@ -41,6 +44,7 @@ impl Default for BusBuilder {
             queue_capacity: 1024,
             shutdown_timeout: Duration::from_secs(30),
             source: None,
+            recorder: None,
         }
     }
 }
@@ -110,6 +114,14 @@ impl BusBuilder {
         self
     }
 
+    /// Makes this a test bus: retry delays without jitter, a clock that holds still while the
+    /// transport writes to disk, and `recorder` sees every publish and attempt.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    pub(crate) fn under_test(mut self, recorder: Arc<Recorder>) -> Self {
+        self.recorder = Some(recorder);
+        self
+    }
+
     /// Collects the subscribers, checks them, and starts the bus.
     ///
     /// Fails listing every problem: duplicate names (with both locations), `State<T>` that no
@@ -145,6 +157,9 @@ impl BusBuilder {
             return Err(problems);
         }
         metrics::describe();
+        if self.recorder.is_some() {
+            recorder::prepare(&transport);
+        }
         let mut attached = Vec::with_capacity(subscribers.len());
         for subscriber in subscribers {
             let workers = subscriber.options.concurrency as usize;
@@ -179,6 +194,7 @@ impl BusBuilder {
             shutdown_timeout: self.shutdown_timeout,
             workers: Mutex::new(Vec::new()),
             published,
+            recorder: self.recorder,
         });
         let mut workers = Vec::new();
         for attached in bus.subscribers() {
@@ -197,7 +213,11 @@ impl BusBuilder {
                 "subscriber started"
             );
         }
-        workers.push(tokio::spawn(metrics::sample_gauges(bus.clone())));
+        // A test bus runs on virtual time, where a periodic sampler would wake every virtual
+        // second through days of backoff; there the gauges are sampled on demand only.
+        if bus.recorder().is_none() {
+            workers.push(tokio::spawn(metrics::sample_gauges(bus.clone())));
+        }
         bus.set_workers(workers);
         Ok(bus)
     }

@@ -16,9 +16,11 @@ use crate::delivery::{Meta, Payload};
 use crate::error::{Error, Result};
 use crate::event::{Event, EventId};
 use crate::metrics::PublishCounters;
+use crate::recorder::{PublishedRecord, Recorder};
 use crate::state::StateMap;
 use crate::stats::Stats;
 use crate::subscriber::Subscriber;
+use crate::tail::Tail;
 use crate::trace::{self, TraceParent};
 use crate::transport::{AnyConsumer, AnyTransport, Consumer, Outgoing, Transport};
 use crate::worker::Running;
@@ -54,6 +56,8 @@ pub(crate) struct Inner {
     pub(crate) workers: Mutex<Vec<JoinHandle<()>>>,
     /// `tidings_published_total`, per event name.
     pub(crate) published: PublishCounters,
+    /// Only on a test bus (`tidings::testing`).
+    pub(crate) recorder: Option<Arc<Recorder>>,
 }
 
 /// A subscriber this bus runs: where its workers pull from, and their counters.
@@ -125,12 +129,14 @@ impl Bus {
             payload: Payload::Shared(Arc::new(event)),
             source: self.source(),
         };
+        let recorded = self.recorder().map(|_| PublishedRecord::of(&outgoing));
         self.inner
             .transport
             .publish(outgoing)
             .instrument(span)
             .await?;
         self.inner.published.increment(E::NAME);
+        self.record_accepted(recorded);
         Ok(id)
     }
 
@@ -170,13 +176,21 @@ impl Bus {
             payload,
             source: self.source(),
         };
+        let recorded = self.recorder().map(|_| PublishedRecord::of(&outgoing));
         self.inner
             .transport
             .publish(outgoing)
             .instrument(span)
             .await?;
         self.inner.published.increment(&event_type);
+        self.record_accepted(recorded);
         Ok(id)
+    }
+
+    fn record_accepted(&self, recorded: Option<PublishedRecord>) {
+        if let (Some(recorder), Some(recorded)) = (self.recorder(), recorded) {
+            recorder.published(recorded);
+        }
     }
 
     fn check_intake(&self, latest_allowed: u8) -> Result<()> {
@@ -189,6 +203,12 @@ impl Bus {
     /// Returns once every queue is empty and nothing is in flight or waiting to retry.
     pub async fn wait_idle(&self) {
         self.inner.transport.wait_idle().await;
+    }
+
+    /// A live view of the events called `event_name` as they are published from now on, by
+    /// any process where the transport spans processes (brokers), else on this transport.
+    pub async fn tail(&self, event_name: &str) -> Result<Tail> {
+        self.inner.transport.tail(event_name).await
     }
 
     /// The dead letters of every subscriber.
@@ -272,6 +292,16 @@ impl Bus {
 
     pub(crate) fn state(&self) -> &StateMap {
         &self.inner.state
+    }
+
+    pub(crate) fn recorder(&self) -> Option<&Recorder> {
+        self.inner.recorder.as_deref()
+    }
+
+    /// Whether retry delays get jitter: not on a test bus, so that a test sees the same delays
+    /// on every run.
+    pub(crate) fn jitter(&self) -> bool {
+        self.inner.recorder.is_none()
     }
 }
 

@@ -16,10 +16,11 @@
 //! is an atomic add, never a registry lookup or a label allocation. Without a recorder every
 //! handle is a no-op.
 //!
-//! The two gauges are sampled, every [`GAUGE_INTERVAL`] and whenever
+//! The two gauges are sampled, every [`GAUGE_INTERVAL`] by a task of the bus and whenever
 //! [`Bus::record_gauges`](crate::Bus::record_gauges) is called, rather than moved on every
 //! event: workers would otherwise contend on two shared cells per delivery for a value a
-//! scraper reads every few seconds.
+//! scraper reads every few seconds. (A `tidings::testing` bus, on virtual time, samples on
+//! demand only.)
 
 mod publish;
 mod sampler;
