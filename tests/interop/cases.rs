@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
-use tidings::{Context, EventId, HandlerError, Key, Subscriber};
+use tidings::{Context, EventId, HandlerError, Key, Subscriber, TraceParent};
 use tidings_tests::Log;
 
 use super::client::Mode;
@@ -200,6 +200,13 @@ pub(crate) async fn python_reads_what_tidings_publishes(backend: &impl Foreign) 
         "{sent_at:?}"
     );
     assert!((before..=after).contains(&time(&sent_at)), "{sent_at}");
+    // A publish outside any trace starts one: a W3C traceparent of fresh ids.
+    let traceparent = read["headers"][format!("{prefix}traceparent")]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let parsed: TraceParent = traceparent.parse().unwrap();
+    assert!(parsed.is_sampled(), "{traceparent}");
     let mut headers: BTreeMap<String, String> = [
         ("specversion", "1.0"),
         ("id", &id.to_string()),
@@ -210,6 +217,7 @@ pub(crate) async fn python_reads_what_tidings_publishes(backend: &impl Foreign) 
         ("version", "2"),
         // The first event of its chain.
         ("correlationid", &id.to_string()),
+        ("traceparent", &traceparent),
     ]
     .into_iter()
     .map(|(name, value)| (format!("{prefix}{name}"), value.to_owned()))
