@@ -1,4 +1,4 @@
-//! Metrics through the [`metrics`](::metrics) facade, under Prometheus-style names: whatever
+//! Metrics through the [`metrics`] facade, under Prometheus-style names: whatever
 //! recorder the program installs (Prometheus, StatsD, OpenTelemetry, …) receives them.
 //!
 //! | name | type | labels | what |

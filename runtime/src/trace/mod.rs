@@ -19,17 +19,28 @@ mod parent;
 pub use ids::{SpanId, TraceId};
 pub use parent::{TraceParent, TraceParentError};
 
+#[cfg(feature = "opentelemetry")]
+use otel::{continue_trace, span_traceparent};
 use tracing::Span;
 use tracing::field::display;
+
+/// Without the feature no span has an OpenTelemetry context.
+#[cfg(not(feature = "opentelemetry"))]
+fn span_traceparent(_: &Span) -> Option<TraceParent> {
+    None
+}
+
+#[cfg(not(feature = "opentelemetry"))]
+fn continue_trace(_: &Span, _: Option<TraceParent>) -> Option<TraceParent> {
+    None
+}
 
 /// The `traceparent` an event published inside `span` carries: the OpenTelemetry context of
 /// `span` when there is one, else `inherited` (a handler's, for follow-ups), else a new trace.
 pub(crate) fn publishing(span: &Span, inherited: Option<TraceParent>) -> TraceParent {
-    #[cfg(feature = "opentelemetry")]
-    let traced = otel::span_traceparent(span);
-    #[cfg(not(feature = "opentelemetry"))]
-    let traced = None;
-    let traceparent = traced.unwrap_or_else(|| inherited.unwrap_or_else(TraceParent::root));
+    let traceparent = span_traceparent(span)
+        .or(inherited)
+        .unwrap_or_else(TraceParent::root);
     span.record("trace_id", display(traceparent.trace_id()));
     traceparent
 }
@@ -38,11 +49,7 @@ pub(crate) fn publishing(span: &Span, inherited: Option<TraceParent>) -> TracePa
 /// `traceparent` naming this handling, which follow-ups carry. Continues the incoming trace,
 /// or starts one if the event came without.
 pub(crate) fn handling(span: &Span, incoming: Option<TraceParent>) -> TraceParent {
-    #[cfg(feature = "opentelemetry")]
-    let traced = otel::continue_trace(span, incoming);
-    #[cfg(not(feature = "opentelemetry"))]
-    let traced = None;
-    let own = traced.unwrap_or_else(|| match incoming {
+    let own = continue_trace(span, incoming).unwrap_or_else(|| match incoming {
         Some(incoming) => incoming.with_parent(SpanId::random()),
         None => TraceParent::root(),
     });
