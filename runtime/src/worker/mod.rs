@@ -11,7 +11,7 @@ use std::panic::AssertUnwindSafe;
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use futures_util::FutureExt;
 use tracing::Instrument;
@@ -67,9 +67,9 @@ pub(crate) async fn run<H: Handler<Args>, Args: 'static, C: Consumer>(
                 )),
             };
             stats.set_busy(true);
-            let started = Instant::now();
+            let started = running.metrics.attempt_started();
             let result = attempt(typed.handler(), &running, ctx, &delivery).await;
-            running.metrics.attempt_took(started.elapsed());
+            running.metrics.attempt_ended(started);
             stats.set_busy(false);
             let outcome = match result {
                 Ok(()) => {
