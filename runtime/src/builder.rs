@@ -10,6 +10,7 @@ use crate::bus::{Attached, Bus, Inner};
 use crate::error::{Error, Result};
 use crate::state::{StateMap, StateValues};
 use crate::subscriber::{self, Subscriber};
+use crate::topology;
 use crate::transport::memory::{self, LocalTransport};
 use crate::transport::{self, AnyTransport, Capabilities, Kind, Transport};
 use crate::worker::Running;
@@ -118,7 +119,8 @@ impl BusBuilder {
             .url
             .as_deref()
             .map_or(Ok(Kind::Memory { name: None }), transport::parse_url)?;
-        let subscribers = self.select()?;
+        let registered: Vec<Subscriber> = subscriber::registered().collect();
+        let subscribers = self.select(&registered)?;
         let state = StateMap::new(self.state);
         check(&subscribers, &state, self.queue_capacity)?;
         let transport = match kind {
@@ -169,6 +171,7 @@ impl BusBuilder {
             subscribers: attached,
             state,
             source: self.source.unwrap_or_else(|| "tidings".to_owned()),
+            url: self.url.unwrap_or_else(|| "memory://".to_owned()),
             shutdown_timeout: self.shutdown_timeout,
             workers: Mutex::new(Vec::new()),
         });
@@ -190,13 +193,14 @@ impl BusBuilder {
             );
         }
         bus.set_workers(workers);
+        let in_binary: Vec<&Subscriber> = registered.iter().chain(&self.explicit).collect();
+        topology::warnings::warn_unmatched(&in_binary);
         Ok(bus)
     }
 
     /// The subscribers this bus runs: explicit ones, named ones, and (unless `manual`) every
     /// registered one, filtered by `groups`.
-    fn select(&self) -> Result<Vec<Subscriber>> {
-        let registered: Vec<Subscriber> = subscriber::registered().collect();
+    fn select(&self, registered: &[Subscriber]) -> Result<Vec<Subscriber>> {
         let mut problems = Vec::new();
         let mut chosen: Vec<Subscriber> = self.explicit.clone();
         if self.automatic {

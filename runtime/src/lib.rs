@@ -17,6 +17,7 @@ mod options;
 mod state;
 mod stats;
 mod subscriber;
+mod topology;
 pub mod transport;
 mod wire;
 mod worker;
@@ -36,6 +37,8 @@ pub use subscriber::Subscriber;
 pub use tidings_macros::Event;
 /// Registers an async fn as a subscriber; see the crate docs for its options.
 pub use tidings_macros::subscriber;
+pub use topology::schema::FieldSchema;
+pub use topology::{EventInfo, FieldInfo, GroupInfo, SubscriberInfo, Topology};
 pub use wire::WireError;
 
 /// Everything a typical program needs: `use tidings::prelude::*;`.
@@ -52,6 +55,11 @@ pub mod __private {
     pub use inventory;
 
     pub use crate::subscriber::Registration;
+    pub use crate::topology::declaration::{
+        Declaration, EventRegistration, FieldDeclaration, PayloadShape, ProbedSchema,
+        event_registration,
+    };
+    pub use crate::topology::schema::{KnownSchema, SchemaProbe, UnknownSchema, any_value};
     pub use crate::{
         AsKey, Backoff, Context, Event, IntoHandlerResult, Key, Rate, State, Subscriber,
     };

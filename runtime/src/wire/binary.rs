@@ -10,7 +10,7 @@ use super::WireError;
 use crate::dead_letter::Envelope;
 use crate::event::EventId;
 
-const ATTRIBUTES: [&str; 10] = [
+pub(crate) const ATTRIBUTES: [&str; 10] = [
     "specversion",
     "id",
     "type",
