@@ -214,8 +214,15 @@ async fn payload_schemas_follow_the_field_types_and_serde_attributes() {
         schema("fixture.audited", 1),
         json!({
             "type": "object",
-            "properties": { "who": { "type": "string", "x-rust-type": "String" } },
-            "required": ["who"]
+            "properties": {
+                "who": { "type": "string", "x-rust-type": "String" },
+                "type": { "type": "string", "x-rust-type": "String" },
+                "amount": {
+                    "description": "Written by its own function, so its schema is not `u64`'s.",
+                    "x-rust-type": "u64"
+                }
+            },
+            "required": ["who", "type", "amount"]
         }),
         "a flattened field's properties are unknown, so the object stays open"
     );
@@ -407,6 +414,54 @@ async fn subscribers_given_to_the_builder_are_listed_and_run() {
     assert_eq!(topology.group("audit-inline").unwrap().runs, true);
     assert_eq!(topology.subscriber("reserve_stock").unwrap().runs, false);
     bus.shutdown().await.unwrap();
+}
+
+#[test]
+fn a_builder_describes_the_bus_it_would_start_without_connecting() {
+    let builder = Bus::builder()
+        .url("amqp://user:secret@broker.invalid:5672/orders?timeout=5s")
+        .source("notify-service")
+        .groups(["notify"]);
+    let topology = builder.topology().unwrap();
+    let running: Vec<&str> = topology
+        .subscribers
+        .iter()
+        .filter(|s| s.runs)
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(running, ["sms_order_received", "sms_order_shipped"]);
+    assert_eq!(
+        (topology.transport.as_str(), topology.url.as_str()),
+        ("amqp", "amqp://broker.invalid:5672/orders")
+    );
+    let document = topology.to_asyncapi();
+    assert_valid_asyncapi(&document);
+    assert_eq!(
+        document["servers"],
+        json!({ "amqp": {
+            "host": "broker.invalid:5672",
+            "protocol": "amqp",
+            "protocolVersion": "0-9-1",
+            "pathname": "/orders"
+        } })
+    );
+    assert!(
+        !document.to_string().contains("secret"),
+        "no credentials in the document"
+    );
+    let placed = &document["channels"]["orders.placed"]["messages"]["OrderPlaced"];
+    assert_eq!(
+        placed["correlationId"]["location"], "$message.header#/cloudEvents:correlationid",
+        "RabbitMQ carries CloudEvents attributes as `cloudEvents:` headers"
+    );
+
+    let error = Bus::builder().groups(["notfy"]).topology().unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("no subscriber is in group `notfy`"),
+        "{error}"
+    );
 }
 
 #[tokio::test]

@@ -10,10 +10,13 @@ use crate::bus::{Attached, Bus, Inner};
 use crate::error::{Error, Result};
 use crate::state::{StateMap, StateValues};
 use crate::subscriber::{self, Subscriber};
-use crate::topology;
+use crate::topology::{self, Topology};
 use crate::transport::memory::{self, LocalTransport};
 use crate::transport::{self, AnyTransport, Capabilities, Kind, Transport};
 use crate::worker::Running;
+
+const DEFAULT_URL: &str = "memory://";
+const DEFAULT_SOURCE: &str = "tidings";
 
 /// Configures a [`Bus`]; see [`Bus::builder`].
 #[must_use = "call `.build().await` to start the bus"]
@@ -170,8 +173,8 @@ impl BusBuilder {
             transport,
             subscribers: attached,
             state,
-            source: self.source.unwrap_or_else(|| "tidings".to_owned()),
-            url: self.url.unwrap_or_else(|| "memory://".to_owned()),
+            source: self.source.unwrap_or_else(|| DEFAULT_SOURCE.to_owned()),
+            url: self.url.unwrap_or_else(|| DEFAULT_URL.to_owned()),
             shutdown_timeout: self.shutdown_timeout,
             workers: Mutex::new(Vec::new()),
         });
@@ -196,6 +199,19 @@ impl BusBuilder {
         let in_binary: Vec<&Subscriber> = registered.iter().chain(&self.explicit).collect();
         topology::warnings::warn_unmatched(&in_binary);
         Ok(bus)
+    }
+
+    /// What the bus would be, without starting it: every event, subscriber and group linked
+    /// into the binary, [`SubscriberInfo::runs`](crate::SubscriberInfo::runs) marking those
+    /// `build()` would start. Connects to nothing, so a tool can describe a service without
+    /// joining its groups. Fails like `build()` for unknown groups and subscriber names.
+    pub fn topology(&self) -> Result<Topology> {
+        let registered: Vec<Subscriber> = subscriber::registered().collect();
+        let chosen = self.select(&registered)?;
+        let chosen: Vec<&Subscriber> = chosen.iter().collect();
+        let url = self.url.as_deref().unwrap_or(DEFAULT_URL);
+        let source = self.source.as_deref().unwrap_or(DEFAULT_SOURCE);
+        Ok(Topology::collect(&chosen, url, source))
     }
 
     /// The subscribers this bus runs: explicit ones, named ones, and (unless `manual`) every

@@ -72,6 +72,10 @@ pub(crate) enum Changed {
 #[event(name = "fixture.audited")]
 pub(crate) struct Audited {
     pub(crate) who: String,
+    pub(crate) r#type: String,
+    /// Written by its own function, so its schema is not `u64`'s.
+    #[serde(with = "as_text")]
+    pub(crate) amount: u64,
     #[serde(flatten)]
     pub(crate) extra: HashMap<String, String>,
 }
@@ -81,6 +85,21 @@ pub(crate) struct Audited {
 pub(crate) struct TreeGrown {
     pub(crate) depth: u8,
     pub(crate) next: Option<Box<Self>>,
+}
+
+/// A number written as a string.
+mod as_text {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub(crate) fn serialize<S: Serializer>(value: &u64, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(value)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+        String::deserialize(deserializer)?
+            .parse()
+            .map_err(D::Error::custom)
+    }
 }
 
 /// An event implemented by hand, as a generic event type has to be: nothing declares it.

@@ -9,6 +9,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{EventInfo, SubscriberInfo, Topology, url};
+use crate::wire::binary;
 
 pub(super) fn document(topology: &Topology) -> Value {
     let prefix = header_prefix(&topology.transport);
@@ -199,15 +200,13 @@ fn receive(subscriber: &SubscriberInfo, message_refs: &[(&EventInfo, String)]) -
     })
 }
 
-/// The prefix the transport gives CloudEvents headers.
+/// The prefix the transport gives CloudEvents headers (known whether or not its feature is on,
+/// so that `BusBuilder::topology` describes any URL).
 fn header_prefix(transport: &str) -> &'static str {
     match transport {
-        #[cfg(feature = "amqp")]
-        "amqp" => crate::transport::amqp::HEADER_PREFIX,
-        #[cfg(feature = "nats")]
-        "nats" => crate::transport::nats::HEADER_PREFIX,
+        "amqp" => binary::AMQP_PREFIX,
         // The in-process transports have no headers: CloudEvents' own binary-mode prefix.
-        _ => "ce-",
+        _ => binary::NATS_PREFIX,
     }
 }
 

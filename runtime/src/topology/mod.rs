@@ -214,6 +214,13 @@ impl Bus {
             .iter()
             .map(|attached| &attached.subscriber)
             .collect();
+        Topology::collect(&running, self.url(), self.source())
+    }
+}
+
+impl Topology {
+    /// The topology of a bus on `url` that runs `running`.
+    pub(crate) fn collect(running: &[&Subscriber], url: &str, source: &str) -> Topology {
         let idle: Vec<Subscriber> = subscriber::registered()
             .filter(|candidate| !running.iter().any(|running| running.is_same(candidate)))
             .collect();
@@ -237,9 +244,8 @@ impl Bus {
         subscribers.sort_by(|a, b| {
             (&a.group, &a.name, &a.declared_at).cmp(&(&b.group, &b.name, &b.declared_at))
         });
-        let url = self.url();
         Topology {
-            source: self.source().to_owned(),
+            source: source.to_owned(),
             transport: url::scheme(url).to_owned(),
             url: url::redact(url),
             groups: groups(&subscribers),

@@ -15,7 +15,6 @@ mod topology;
 use std::sync::Arc;
 
 pub(crate) use consumer::AmqpConsumer;
-pub(crate) use publish::PREFIX as HEADER_PREFIX;
 pub(crate) use settings::Settings;
 
 use self::link::Link;

@@ -24,7 +24,6 @@ use std::time::Duration;
 use async_nats::jetstream::{self, stream};
 
 pub(crate) use consumer::NatsConsumer;
-pub(crate) use publish::PREFIX as HEADER_PREFIX;
 
 use self::backlog::Backlog;
 use self::names::Names;
