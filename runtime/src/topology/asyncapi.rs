@@ -103,9 +103,12 @@ fn message(event: &EventInfo, prefix: &str) -> Value {
         },
     });
     if let Some(description) = &event.description {
-        let summary = description.lines().next().unwrap_or_default();
+        // The first line sums it up; the rest, if any, is the description.
+        let (summary, more) = description.split_once('\n').unwrap_or((description, ""));
         message["summary"] = summary.into();
-        message["description"] = description.as_str().into();
+        if !more.trim().is_empty() {
+            message["description"] = description.as_str().into();
+        }
     }
     message
 }
@@ -113,9 +116,11 @@ fn message(event: &EventInfo, prefix: &str) -> Value {
 /// The CloudEvents 1.0 attributes of `wire::binary`, one header each.
 fn headers(event: &EventInfo, prefix: &str) -> Value {
     let uuid = |description: &str| json!({ "type": "string", "format": "uuid", "description": description });
-    let subject = match &event.key {
-        Some(key) => format!("The ordering key: the payload's `{key}`."),
-        None => "The ordering key; this event has none.".to_owned(),
+    let subject = match (&event.key, &event.declared_at) {
+        (Some(key), _) => format!("The ordering key: the payload's `{key}`."),
+        (None, Some(_)) => "The ordering key; this event has none.".to_owned(),
+        // A hand-written `impl Event`: its key is not declared anywhere.
+        (None, None) => "The ordering key, if the event has one.".to_owned(),
     };
     let attributes = [
         (

@@ -11,7 +11,8 @@ impl fmt::Display for Topology {
         writeln!(f, "\nevents ({})", self.events.len())?;
         table(
             f,
-            &["name", "version", "type", "key", "fields", "declared at"],
+            // The fields last: the longest cell, it would push the others apart.
+            &["name", "version", "type", "key", "declared at", "fields"],
             self.events.iter().map(event_row),
         )?;
         writeln!(f, "\nsubscribers ({})", self.subscribers.len())?;
@@ -54,11 +55,11 @@ fn event_row(event: &EventInfo) -> Vec<String> {
         event.version.to_string(),
         event.rust_type.clone(),
         event.key.clone().unwrap_or_else(|| "-".to_owned()),
-        fields(&event.fields),
         event
             .declared_at
             .clone()
             .unwrap_or_else(|| "(not derived)".to_owned()),
+        fields(&event.fields),
     ]
 }
 
