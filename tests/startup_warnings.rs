@@ -101,8 +101,8 @@ async fn mismatched_events_and_subscribers_are_warned_about_once() {
         [
             format!(
                 "event `warnings.unheard` (startup_warnings::Unheard, declared at {unheard_at}) \
-                 has no subscriber in this binary, so events published with no subscriber reach \
-                 no handler here; add a #[subscriber] for it, unless another process subscribes"
+                 has no subscriber in this binary: published, it reaches no handler here; add a \
+                 #[subscriber] for it, unless another process subscribes"
             ),
             format!(
                 "subscriber `see_hand_made` ({hand_made_at}) handles \

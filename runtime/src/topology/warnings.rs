@@ -16,9 +16,9 @@ pub(crate) fn warn_unmatched(subscribers: &[&Subscriber]) {
             let at = &event.declaration;
             tracing::warn!(
                 event = event.name,
-                "event `{}` ({}, declared at {}:{}) has no subscriber in this binary, so events \
-                 published with no subscriber reach no handler here; add a #[subscriber] for it, \
-                 unless another process subscribes",
+                "event `{}` ({}, declared at {}:{}) has no subscriber in this binary: published, \
+                 it reaches no handler here; add a #[subscriber] for it, unless another process \
+                 subscribes",
                 event.name,
                 (event.type_name)(),
                 at.file,
