@@ -67,6 +67,7 @@ async fn lists_every_event_linked_into_the_binary_with_its_fields() {
             ("fixture.audited", 1),
             ("fixture.changed", 1),
             ("fixture.heartbeat", 1),
+            ("fixture.inside_a_function", 1),
             ("fixture.legacy", 3),
             ("fixture.shipped", 1),
             ("fixture.shipped", 2),
@@ -161,6 +162,24 @@ async fn lists_every_event_linked_into_the_binary_with_its_fields() {
         "a hand-written event is known only from its subscriber"
     );
     bus.shutdown().await.unwrap();
+}
+
+#[test]
+fn an_event_declared_inside_a_function_is_declared_too() {
+    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, tidings::Event)]
+    #[event(name = "fixture.inside_a_function")]
+    struct Local {
+        n: u8,
+    }
+    let topology = Bus::builder().manual().topology().unwrap();
+    let local = topology.event("fixture.inside_a_function").unwrap();
+    assert_eq!(
+        (local.rust_type.as_str(), local.fields[0].name.as_str()),
+        (
+            "topology::an_event_declared_inside_a_function_is_declared_too::Local",
+            "n"
+        )
+    );
 }
 
 #[tokio::test]
@@ -632,6 +651,13 @@ async fn the_asyncapi_document_has_a_channel_per_event_and_an_operation_per_subs
     assert_eq!(
         placed["payload"],
         topology.event("orders.placed").unwrap().payload_schema
+    );
+    assert_eq!(
+        (
+            &placed["x-tidings"]["rust_type"],
+            &placed["x-tidings"]["key"]
+        ),
+        (&json!("topology::events::OrderPlaced"), &json!("order_id"))
     );
     assert_eq!(placed["contentType"], "application/json");
     assert_eq!(

@@ -95,11 +95,12 @@ fn message(event: &EventInfo, prefix: &str) -> Value {
             "description": "The id of the first event of the causal chain; events published from a handler carry it forward.",
             "location": format!("$message.header#/{}", pointer_escape(&format!("{prefix}correlationid"))),
         },
+        // Named as in the topology's own JSON.
         "x-tidings": {
             "version": event.version,
-            "rustType": event.rust_type,
+            "rust_type": event.rust_type,
             "key": event.key,
-            "declaredAt": event.declared_at,
+            "declared_at": event.declared_at,
         },
     });
     if let Some(description) = &event.description {
