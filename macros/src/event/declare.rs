@@ -104,7 +104,7 @@ fn fields(node: &DeriveInput, fields: &Fields, container: &Container) -> Vec<Tok
                     || {
                         #[allow(unused_imports)]
                         use ::tidings::__private::{KnownSchema as _, UnknownSchema as _};
-                        (&&::tidings::__private::SchemaProbe::<#ty>::new()).probe()
+                        (&&::tidings::__private::SchemaProbe::<#ty>::of()).probe()
                     }
                 }
             };

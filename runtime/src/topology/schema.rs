@@ -196,14 +196,14 @@ fn nullable(schema: Value) -> Value {
 }
 
 /// Picks the [`FieldSchema`] of `T` where it has one and "any value" where it has not: the
-/// derive calls `(&&SchemaProbe::<T>::new()).probe()`, and method lookup takes
+/// derive calls `(&&SchemaProbe::<T>::of()).probe()`, and method lookup takes
 /// [`KnownSchema`] first, autoref specialization as in `__private::HandlerTypes`. Event types
 /// are never generic, so the choice is made on concrete types.
 #[doc(hidden)]
 pub struct SchemaProbe<T: ?Sized>(PhantomData<T>);
 
 impl<T: ?Sized> SchemaProbe<T> {
-    pub const fn new() -> Self {
+    pub const fn of() -> Self {
         SchemaProbe(PhantomData)
     }
 }
@@ -344,12 +344,14 @@ mod tests {
     }
 
     #[test]
+    // The double reference is what picks `KnownSchema` when it applies.
+    #[allow(clippy::needless_borrow)]
     fn a_type_without_a_schema_is_any_value() {
         struct Money;
         #[allow(unused_imports)]
         use super::{KnownSchema as _, UnknownSchema as _};
-        let known = (&&SchemaProbe::<u32>::new()).probe();
-        let unknown = (&&SchemaProbe::<Money>::new()).probe();
+        let known = (&&SchemaProbe::<u32>::of()).probe();
+        let unknown = (&&SchemaProbe::<Money>::of()).probe();
         assert_eq!(known.schema["type"], "integer");
         assert_eq!((unknown.schema, unknown.may_be_absent), (json!({}), false));
     }
