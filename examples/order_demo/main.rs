@@ -65,6 +65,11 @@ pub(crate) struct Args {
     /// Print the AsyncAPI 3.0 document of this run as JSON, and exit.
     #[arg(long)]
     asyncapi: bool,
+
+    /// Serve the admin endpoint (dead letters, stats, live events) on this address for the
+    /// `tidings` CLI, and keep serving after the run until Ctrl-C.
+    #[arg(long, value_name = "ADDR")]
+    admin: Option<String>,
 }
 
 #[tokio::main]
@@ -103,6 +108,19 @@ async fn run(args: &Args) -> Result<bool, tidings::Error> {
         .shutdown_timeout(Duration::from_secs(2))
         .build()
         .await?;
+    let admin = match &args.admin {
+        Some(addr) => {
+            let admin = tidings::admin::serve(bus.clone(), addr)
+                .await
+                .map_err(|error| tidings::Error::Build(vec![format!("--admin {addr}: {error}")]))?;
+            println!(
+                "admin endpoint on http://{0}: try `tidings --url http://{0} stats`",
+                admin.local_addr()
+            );
+            Some(admin)
+        }
+        None => None,
+    };
     let progress = Progress::of(&args.url);
     let first = progress.as_ref().map_or(1, Progress::next_order);
     println!("tidings order demo: {} orders on {}", args.orders, args.url);
@@ -158,6 +176,14 @@ async fn run(args: &Args) -> Result<bool, tidings::Error> {
     report::print_stats(&stats);
     let dead = bus.dead_letters().list().await?;
     report::print_dead_letters(&dead);
+    if let Some(admin) = admin {
+        println!(
+            "\nthe admin endpoint stays up on http://{} until Ctrl-C",
+            admin.local_addr()
+        );
+        let _ = tokio::signal::ctrl_c().await;
+        admin.stop().await;
+    }
     bus.shutdown().await?;
     // A resumed run also handles what the earlier one left, so only a fresh run adds up exactly.
     Ok(first > 1 || report::check(&stats, args.orders, args.unknown_sku_every))

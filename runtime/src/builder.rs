@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::bus::{Attached, Bus, Inner};
 use crate::error::{Error, Result};
+use crate::recorder::{self, Recorder};
 use crate::state::{StateMap, StateValues};
 use crate::subscriber::{self, Subscriber};
 use crate::topology::{self, Topology};
@@ -30,6 +31,8 @@ pub struct BusBuilder {
     queue_capacity: usize,
     shutdown_timeout: Duration,
     source: Option<String>,
+    /// Set by `tidings::testing`.
+    recorder: Option<Arc<Recorder>>,
 }
 
 impl Default for BusBuilder {
@@ -44,6 +47,7 @@ impl Default for BusBuilder {
             queue_capacity: 1024,
             shutdown_timeout: Duration::from_secs(30),
             source: None,
+            recorder: None,
         }
     }
 }
@@ -113,6 +117,14 @@ impl BusBuilder {
         self
     }
 
+    /// Makes this a test bus: retry delays without jitter, a clock that holds still while the
+    /// transport writes to disk, and `recorder` sees every publish and attempt.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    pub(crate) fn under_test(mut self, recorder: Arc<Recorder>) -> Self {
+        self.recorder = Some(recorder);
+        self
+    }
+
     /// Collects the subscribers, checks them, and starts the bus.
     ///
     /// Fails listing every problem: duplicate names (with both locations), `State<T>` that no
@@ -148,6 +160,9 @@ impl BusBuilder {
             transport.close(&[]).await?;
             return Err(problems);
         }
+        if self.recorder.is_some() {
+            recorder::prepare(&transport);
+        }
         let mut attached = Vec::with_capacity(subscribers.len());
         for subscriber in subscribers {
             let workers = subscriber.options.concurrency as usize;
@@ -177,6 +192,7 @@ impl BusBuilder {
             url: self.url.unwrap_or_else(|| DEFAULT_URL.to_owned()),
             shutdown_timeout: self.shutdown_timeout,
             workers: Mutex::new(Vec::new()),
+            recorder: self.recorder,
         });
         let mut workers = Vec::new();
         for attached in bus.subscribers() {

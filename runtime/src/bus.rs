@@ -14,9 +14,11 @@ use crate::dead_letter::{DeadLetterId, DeadLetters, Envelope};
 use crate::delivery::{Meta, Payload};
 use crate::error::{Error, Result};
 use crate::event::{Event, EventId};
+use crate::recorder::{PublishedRecord, Recorder};
 use crate::state::StateMap;
 use crate::stats::Stats;
 use crate::subscriber::Subscriber;
+use crate::tail::Tail;
 use crate::transport::{AnyConsumer, AnyTransport, Consumer, Outgoing, Transport};
 use crate::worker::Running;
 
@@ -51,6 +53,8 @@ pub(crate) struct Inner {
     pub(crate) url: String,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) workers: Mutex<Vec<JoinHandle<()>>>,
+    /// Only on a test bus (`tidings::testing`).
+    pub(crate) recorder: Option<Arc<Recorder>>,
 }
 
 /// A subscriber this bus runs: where its workers pull from, and their counters.
@@ -116,11 +120,13 @@ impl Bus {
             source: self.source(),
         };
         let span = tracing::info_span!("tidings.publish", event = E::NAME, %id);
+        let recorded = self.recorder().map(|_| PublishedRecord::of(&outgoing));
         self.inner
             .transport
             .publish(outgoing)
             .instrument(span)
             .await?;
+        self.record_accepted(recorded);
         Ok(id)
     }
 
@@ -142,12 +148,20 @@ impl Bus {
             source: self.source(),
         };
         let span = tracing::info_span!("tidings.publish", event = event_type, %id);
+        let recorded = self.recorder().map(|_| PublishedRecord::of(&outgoing));
         self.inner
             .transport
             .publish(outgoing)
             .instrument(span)
             .await?;
+        self.record_accepted(recorded);
         Ok(id)
+    }
+
+    fn record_accepted(&self, recorded: Option<PublishedRecord>) {
+        if let (Some(recorder), Some(recorded)) = (self.recorder(), recorded) {
+            recorder.published(recorded);
+        }
     }
 
     fn check_intake(&self, latest_allowed: u8) -> Result<()> {
@@ -160,6 +174,12 @@ impl Bus {
     /// Returns once every queue is empty and nothing is in flight or waiting to retry.
     pub async fn wait_idle(&self) {
         self.inner.transport.wait_idle().await;
+    }
+
+    /// A live view of the events called `event_name` as they are published from now on, by
+    /// any process where the transport spans processes (brokers), else on this transport.
+    pub async fn tail(&self, event_name: &str) -> Result<Tail> {
+        self.inner.transport.tail(event_name).await
     }
 
     /// The dead letters of every subscriber.
@@ -247,6 +267,16 @@ impl Bus {
 
     pub(crate) fn state(&self) -> &StateMap {
         &self.inner.state
+    }
+
+    pub(crate) fn recorder(&self) -> Option<&Recorder> {
+        self.inner.recorder.as_deref()
+    }
+
+    /// Whether retry delays get jitter: not on a test bus, so that a test sees the same delays
+    /// on every run.
+    pub(crate) fn jitter(&self) -> bool {
+        self.inner.recorder.is_none()
     }
 }
 

@@ -5,6 +5,8 @@
 #[cfg(test)]
 extern crate self as tidings;
 
+#[cfg(feature = "admin")]
+pub mod admin;
 mod builder;
 mod bus;
 mod context;
@@ -14,9 +16,14 @@ mod error;
 mod event;
 mod handler;
 mod options;
+mod recorder;
 mod state;
 mod stats;
 mod subscriber;
+mod tail;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 mod topology;
 pub mod transport;
 mod wire;
@@ -33,6 +40,7 @@ pub use options::{Backoff, Rate};
 pub use state::{State, StateRequirement};
 pub use stats::{Latency, Stats, SubscriberStats};
 pub use subscriber::Subscriber;
+pub use tail::Tail;
 /// Derives [`Event`]: `#[event(name = "..", version = N)]` on the type, `#[event(key)]` on one field.
 pub use tidings_macros::Event;
 /// Registers an async fn as a subscriber; see the crate docs for its options.

@@ -31,12 +31,21 @@ impl Backoff {
 
     /// The delay after the `failed_attempt`-th attempt failed (1-based), jitter included.
     pub fn delay(&self, failed_attempt: u32) -> Duration {
+        self.delay_with(failed_attempt, true)
+    }
+
+    /// The delay after the `failed_attempt`-th attempt failed; without `jitter`, the top of the
+    /// jitter range (`initial` doubled per retry up to `max`), the same on every run.
+    pub(crate) fn delay_with(&self, failed_attempt: u32, jitter: bool) -> Duration {
         match *self {
             Backoff::Fixed(delay) => delay,
             Backoff::Exponential { initial, max } => {
                 let doublings = failed_attempt.saturating_sub(1).min(31);
-                let base = initial.saturating_mul(1 << doublings).min(max);
-                let half = base / 2;
+                let top = initial.saturating_mul(1 << doublings).min(max);
+                if !jitter {
+                    return top;
+                }
+                let half = top / 2;
                 half + half.mul_f64(fastrand::f64())
             }
         }
@@ -182,6 +191,15 @@ mod tests {
                 "attempt {attempt}: {delay:?}"
             );
         }
+    }
+
+    #[test]
+    fn without_jitter_the_delay_is_the_top_of_its_range() {
+        let backoff = Backoff::exponential(Duration::from_secs(1), Duration::from_secs(5));
+        let delays: Vec<u64> = (1..=5)
+            .map(|attempt| backoff.delay_with(attempt, false).as_secs())
+            .collect();
+        assert_eq!(delays, [1, 2, 4, 5, 5]);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// A snapshot of every subscriber's counters.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 #[non_exhaustive]
 pub struct Stats {
     /// One entry per running subscriber, in start-up order.
@@ -18,7 +18,7 @@ impl Stats {
 }
 
 /// One subscriber's counters.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct SubscriberStats {
     /// The subscriber.
@@ -41,13 +41,20 @@ pub struct SubscriberStats {
     pub latency: Option<Latency>,
 }
 
-/// Latency percentiles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Latency percentiles; in JSON, humantime strings such as `"1ms 250us"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Latency {
     /// Median.
+    #[serde(serialize_with = "human")]
     pub p50: Duration,
     /// 99th percentile.
+    #[serde(serialize_with = "human")]
     pub p99: Duration,
     /// Slowest.
+    #[serde(serialize_with = "human")]
     pub max: Duration,
+}
+
+fn human<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(&humantime::format_duration(*duration))
 }

@@ -11,6 +11,7 @@ use crate::dead_letter::{DeadLetter, DeadLetterId};
 use crate::delivery::Delivery;
 use crate::error::Result;
 use crate::subscriber::Subscriber;
+use crate::tail::Tail;
 
 pub(crate) enum AnyTransport {
     /// `memory://` and `file://`.
@@ -98,6 +99,10 @@ impl Transport for AnyTransport {
 
     async fn replay(&self, id: &DeadLetterId) -> Result<()> {
         forward!(self, t => t.replay(id).await)
+    }
+
+    async fn tail(&self, event_name: &str) -> Result<Tail> {
+        forward!(self, t => t.tail(event_name).await)
     }
 
     async fn discard(&self, id: &DeadLetterId) -> Result<()> {

@@ -18,6 +18,7 @@ use crate::dead_letter::{DeadLetter, DeadLetterId};
 use crate::delivery::{Delivery, Meta, Payload};
 use crate::error::Result;
 use crate::subscriber::Subscriber;
+use crate::tail::Tail;
 
 /// What a transport can honour. `build()` refuses a subscriber whose options fall outside it,
 /// naming the option, rather than running it with weaker guarantees than it asked for.
@@ -86,6 +87,9 @@ pub(crate) trait Transport: Send + Sync + 'static {
     fn replay(&self, id: &DeadLetterId) -> impl Future<Output = Result<()>> + Send;
 
     fn discard(&self, id: &DeadLetterId) -> impl Future<Output = Result<()>> + Send;
+
+    /// A live view of `event_name` as it is published, from now on.
+    fn tail(&self, event_name: &str) -> impl Future<Output = Result<Tail>> + Send;
 
     /// Returns once nothing is queued, in flight or waiting to retry.
     fn wait_idle(&self) -> impl Future<Output = ()> + Send;

@@ -7,7 +7,6 @@ use crate::error::{Error, Result};
 
 impl Outgoing<'_> {
     /// The event as an envelope, its payload JSON: what a broker carries in binary mode.
-    #[cfg_attr(not(any(feature = "nats", feature = "amqp")), allow(dead_code))]
     pub(crate) fn to_envelope(&self) -> Result<Envelope> {
         let (data, subject) = match &self.payload {
             Payload::Shared(event) => {

@@ -18,6 +18,7 @@
 pub(crate) mod binary;
 #[cfg_attr(not(any(feature = "durable", feature = "nats")), allow(dead_code))]
 mod letter;
+mod serde_impls;
 mod time;
 
 pub(crate) use letter::StoredLetter;

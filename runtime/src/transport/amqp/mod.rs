@@ -10,6 +10,7 @@ mod link;
 mod publish;
 mod retry;
 mod settings;
+mod tail;
 mod topology;
 
 use std::sync::Arc;
@@ -89,6 +90,10 @@ impl Transport for AmqpTransport {
 
     async fn discard(&self, id: &DeadLetterId) -> Result<()> {
         dead_letters::discard(&self.link, id).await
+    }
+
+    async fn tail(&self, event_name: &str) -> Result<crate::Tail> {
+        tail::open(&self.link, event_name).await
     }
 
     async fn wait_idle(&self) {

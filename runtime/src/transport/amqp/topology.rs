@@ -286,7 +286,7 @@ impl Link {
         }
     }
 
-    async fn bind(
+    pub(crate) async fn bind(
         &self,
         channel: &Channel,
         queue: &str,

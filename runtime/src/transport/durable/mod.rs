@@ -6,6 +6,7 @@
 //! finished, with its attempt count, and keeps its dead letters. In process, subscribers still
 //! receive the publisher's own `Arc<E>`: the journal holds the JSON form only for recovery.
 
+mod clock_hold;
 mod store;
 mod writer;
 
@@ -38,6 +39,8 @@ pub(crate) struct Journal {
     ops: std::sync::mpsc::Sender<Op>,
     next_seq: AtomicU64,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// Enabled under virtual time (`tidings::testing`).
+    clock_hold: clock_hold::ClockHold,
 }
 
 /// Parses `file://PATH[?sync=commit|batched]`.
@@ -98,6 +101,7 @@ impl Journal {
             ops,
             next_seq: AtomicU64::new(next_seq),
             writer: Mutex::new(Some(writer)),
+            clock_hold: clock_hold::ClockHold::default(),
         };
         Ok((
             journal,
@@ -194,6 +198,11 @@ impl Journal {
         stopped
     }
 
+    /// From now on, waiting for the writer holds tokio's paused clock still (see `clock_hold`).
+    pub(crate) fn hold_clock_on_writes(&self) {
+        self.clock_hold.enable();
+    }
+
     fn send(&self, op: Op) -> Result<()> {
         self.ops
             .send(op)
@@ -204,6 +213,7 @@ impl Journal {
         &self,
         written: oneshot::Receiver<std::result::Result<(), String>>,
     ) -> Result<()> {
+        let _held = self.clock_hold.hold();
         match written.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(message)) => Err(self.failed(message)),

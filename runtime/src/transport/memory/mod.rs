@@ -54,6 +54,8 @@ pub(crate) struct LocalEngine {
     owed: Mutex<std::collections::HashMap<String, Vec<super::durable::PendingDelivery>>>,
     /// How the registry knows this engine, if it is shared (`memory://NAME`, `file://`).
     registry_key: Option<String>,
+    /// Live views of events as they are published here (`tidings tail`).
+    taps: crate::tail::Taps,
     /// Bus instances using the engine; changed under the registry's lock.
     buses: Mutex<usize>,
 }
@@ -71,6 +73,7 @@ impl LocalEngine {
             #[cfg(feature = "durable")]
             owed: Mutex::default(),
             registry_key,
+            taps: crate::tail::Taps::default(),
             buses: Mutex::new(1),
         }
     }

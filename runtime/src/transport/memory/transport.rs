@@ -8,9 +8,19 @@ use crate::dead_letter::{DeadLetter, DeadLetterId};
 use crate::delivery::Delivery;
 use crate::error::{Error, Result};
 use crate::subscriber::Subscriber;
+use crate::tail::Tail;
 use crate::transport::{Capabilities, Outgoing, Transport};
 
 pub(crate) struct LocalTransport(pub(crate) Arc<LocalEngine>);
+
+impl LocalTransport {
+    /// Under virtual time: see [`Journal::hold_clock_on_writes`](crate::transport::durable::Journal::hold_clock_on_writes).
+    pub(crate) fn hold_clock_on_writes(&self) {
+        if let Some(journal) = &self.0.journal {
+            journal.hold_clock_on_writes();
+        }
+    }
+}
 
 impl Transport for LocalTransport {
     type Consumer = LocalConsumer;
@@ -67,6 +77,11 @@ impl Transport for LocalTransport {
     }
 
     async fn publish(&self, outgoing: Outgoing<'_>) -> Result<()> {
+        if self.0.taps.watching() {
+            self.0
+                .taps
+                .show(outgoing.event_name, || outgoing.to_envelope().ok());
+        }
         let routes = self.0.routes.load_full();
         let queues = routes.to(outgoing.event_name, outgoing.event_type);
         if queues.is_empty() {
@@ -110,6 +125,14 @@ impl Transport for LocalTransport {
         let engine = &self.0;
         let stored = engine.dead_letters.take(id)?;
         let Some(queue) = engine.queue_named(&stored.letter.subscriber) else {
+            #[cfg(feature = "durable")]
+            if let Some(journal) = &engine.journal {
+                let replayed = engine.replay_for_later(journal, *id, &stored.letter).await;
+                if replayed.is_err() {
+                    engine.dead_letters.keep(stored.letter, stored.delivery);
+                }
+                return replayed;
+            }
             let subscriber = stored.letter.subscriber.clone();
             engine.dead_letters.keep(stored.letter, stored.delivery);
             return Err(Error::SubscriberNotRunning {
@@ -138,6 +161,10 @@ impl Transport for LocalTransport {
             journal.discarded(id.to_bytes());
         }
         Ok(())
+    }
+
+    async fn tail(&self, event_name: &str) -> Result<Tail> {
+        Ok(self.0.taps.open(event_name))
     }
 
     async fn wait_idle(&self) {

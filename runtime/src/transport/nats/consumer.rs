@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::names::PARTITIONS;
-use super::publish::{PREFIX, REPLAY_FOR, reserved};
+use super::publish::{REPLAY_FOR, header_pairs, read_envelope};
 use super::pump::Pump;
 use super::{Shared, dead_letters, timed};
 use crate::dead_letter::Envelope;
@@ -164,29 +164,13 @@ impl Inner {
             }
         };
         let (message, acker) = message.split();
-        let headers: Vec<(&str, &str)> = message
-            .headers
-            .iter()
-            .flat_map(|headers| headers.iter())
-            .flat_map(|(name, values)| values.iter().map(move |v| (name.as_ref(), v.as_str())))
-            .collect();
+        let headers = header_pairs(message.headers.as_ref());
         let replay_for = headers.iter().find(|(name, _)| *name == REPLAY_FOR);
         if replay_for.is_some_and(|(_, subscriber)| *subscriber != &*self.subscriber) {
             let _ = acker.ack().await;
             return None;
         }
-        let content_type = headers
-            .iter()
-            .find(|(name, _)| *name == "content-type")
-            .map(|(_, value)| *value);
-        let envelope = Envelope::from_message(
-            headers.iter().copied(),
-            PREFIX,
-            content_type,
-            &message.payload,
-            event_name,
-            reserved,
-        );
+        let envelope = read_envelope(&headers, &message.payload, event_name);
         let (meta, payload) = match envelope {
             Ok(envelope) => Meta::from_envelope(envelope),
             Err(error) => {

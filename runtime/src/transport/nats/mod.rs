@@ -17,6 +17,7 @@ mod dead_letters;
 mod names;
 mod publish;
 mod pump;
+mod tail;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -239,6 +240,10 @@ impl crate::transport::Transport for NatsTransport {
     async fn discard(&self, id: &crate::DeadLetterId) -> Result<()> {
         let (sequence, _) = dead_letters::find(&self.shared, id).await?;
         dead_letters::remove(&self.shared, sequence).await
+    }
+
+    async fn tail(&self, event_name: &str) -> Result<crate::Tail> {
+        tail::open(&self.shared, event_name).await
     }
 
     async fn wait_idle(&self) {

@@ -17,6 +17,35 @@ pub(crate) fn reserved(name: &str) -> bool {
     name.starts_with("Nats-") || name == "content-type" || name == REPLAY_FOR
 }
 
+/// A message's headers as name/value pairs, one per value.
+pub(crate) fn header_pairs(headers: Option<&HeaderMap>) -> Vec<(&str, &str)> {
+    headers
+        .iter()
+        .flat_map(|headers| headers.iter())
+        .flat_map(|(name, values)| values.iter().map(move |v| (name.as_ref(), v.as_str())))
+        .collect()
+}
+
+/// A message's envelope: binary mode, else structured, else a bare payload of `fallback_type`.
+pub(crate) fn read_envelope(
+    headers: &[(&str, &str)],
+    payload: &[u8],
+    fallback_type: &str,
+) -> std::result::Result<Envelope, crate::WireError> {
+    let content_type = headers
+        .iter()
+        .find(|(name, _)| *name == "content-type")
+        .map(|(_, value)| *value);
+    Envelope::from_message(
+        headers.iter().copied(),
+        PREFIX,
+        content_type,
+        payload,
+        fallback_type,
+        reserved,
+    )
+}
+
 /// Publishes `envelope` to `subject` and waits for the stream to store it. `message_id`
 /// de-duplicates a publish retried within the stream's duplicate window.
 pub(crate) async fn store(

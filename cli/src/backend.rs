@@ -1,0 +1,149 @@
+//! Where the CLI's commands go: a running bus's admin endpoint over HTTP, or a bus the CLI
+//! opens itself on the transport URL, with no subscribers of its own.
+
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use tidings::{Bus, DeadLetter, DeadLetterId, Envelope};
+
+use crate::Failure;
+use crate::http::AdminClient;
+use crate::stats::Row;
+
+pub(crate) enum Backend {
+    Admin(AdminClient),
+    Direct { bus: Bus, url: String },
+}
+
+impl Backend {
+    pub(crate) async fn connect(url: &str) -> Result<Backend, Failure> {
+        if url.starts_with("http://") || url.starts_with("https://") {
+            return Ok(Backend::Admin(AdminClient::new(url)?));
+        }
+        if url.starts_with("memory://") {
+            return Err(format!(
+                "`{url}` lives inside the process that runs it, out of this tool's reach: serve \
+                 that bus's admin endpoint (`tidings::admin::serve(bus, \"127.0.0.1:9001\")`, or \
+                 the demo's `--admin 127.0.0.1:9001`) and pass `--url http://127.0.0.1:9001`"
+            )
+            .into());
+        }
+        let bus = Bus::builder()
+            .url(url)
+            .manual()
+            .source("tidings-cli")
+            .build()
+            .await
+            .map_err(|error| opening_failed(url, error))?;
+        Ok(Backend::Direct {
+            bus,
+            url: url.to_owned(),
+        })
+    }
+
+    /// Lets a bus the CLI opened flush and close its transport.
+    pub(crate) async fn close(self) {
+        if let Backend::Direct { bus, .. } = self {
+            let _ = bus.shutdown().await;
+        }
+    }
+
+    pub(crate) fn url(&self) -> &str {
+        match self {
+            Backend::Admin(client) => client.url(),
+            Backend::Direct { url, .. } => url,
+        }
+    }
+
+    pub(crate) async fn dead_letters(&self) -> Result<Vec<DeadLetter>, Failure> {
+        match self {
+            Backend::Admin(client) => client.get_json("/v1/dead-letters").await,
+            Backend::Direct { bus, .. } => Ok(bus.dead_letters().list().await?),
+        }
+    }
+
+    /// The dead letter `id`, or an error saying it is not there.
+    pub(crate) async fn dead_letter(&self, id: &DeadLetterId) -> Result<DeadLetter, Failure> {
+        let found = match self {
+            Backend::Admin(client) => {
+                client
+                    .get_json_or_none(&format!("/v1/dead-letters/{id}"))
+                    .await?
+            }
+            Backend::Direct { bus, .. } => bus.dead_letters().get(id).await?,
+        };
+        found.ok_or_else(|| {
+            format!("no dead letter with id {id}; `tidings dlq list` shows the ids there are")
+                .into()
+        })
+    }
+
+    pub(crate) async fn replay(&self, id: &DeadLetterId) -> Result<(), Failure> {
+        match self {
+            Backend::Admin(client) => {
+                client
+                    .send(
+                        reqwest::Method::POST,
+                        &format!("/v1/dead-letters/{id}/replay"),
+                    )
+                    .await
+            }
+            Backend::Direct { bus, .. } => Ok(bus.dead_letters().replay(id).await?),
+        }
+    }
+
+    pub(crate) async fn discard(&self, id: &DeadLetterId) -> Result<(), Failure> {
+        match self {
+            Backend::Admin(client) => {
+                client
+                    .send(reqwest::Method::DELETE, &format!("/v1/dead-letters/{id}"))
+                    .await
+            }
+            Backend::Direct { bus, .. } => Ok(bus.dead_letters().discard(id).await?),
+        }
+    }
+
+    /// The running bus's counters; `None` when the CLI opened the transport itself, where only
+    /// the processes that run the subscribers know them.
+    pub(crate) async fn stats(&self) -> Result<Option<Vec<Row>>, Failure> {
+        #[derive(serde::Deserialize)]
+        struct Stats {
+            subscribers: Vec<Row>,
+        }
+        match self {
+            Backend::Admin(client) => {
+                let stats: Stats = client.get_json("/v1/stats").await?;
+                Ok(Some(stats.subscribers))
+            }
+            Backend::Direct { .. } => Ok(None),
+        }
+    }
+
+    /// Events called `event` as they are published, from now on.
+    pub(crate) async fn tail(
+        &self,
+        event: &str,
+    ) -> Result<BoxStream<'static, Result<Envelope, Failure>>, Failure> {
+        match self {
+            Backend::Admin(client) => client.tail(event).await,
+            Backend::Direct { bus, .. } => {
+                let tail = bus.tail(event).await?;
+                let events = futures_util::stream::unfold(tail, |mut tail| async move {
+                    let envelope = tail.next().await?;
+                    Some((Ok(envelope), tail))
+                });
+                Ok(events.boxed())
+            }
+        }
+    }
+}
+
+fn opening_failed(url: &str, error: tidings::Error) -> Failure {
+    let mut message = error.to_string();
+    if url.starts_with("file://") {
+        message.push_str(
+            "\nhint: while the application runs, it holds its store; reach it through its admin \
+             endpoint instead (`--url http://ADDR`, served by `tidings::admin::serve`)",
+        );
+    }
+    message.into()
+}

@@ -1,0 +1,96 @@
+//! The admin endpoint's routes: thin wrappers over the bus API, errors as JSON.
+
+use axum::Json;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::bus::Bus;
+use crate::dead_letter::{DeadLetter, DeadLetterId};
+use crate::error::Error;
+use crate::stats::Stats;
+
+pub(super) fn router(bus: Bus) -> Router {
+    Router::new()
+        .route("/v1/stats", get(stats))
+        .route("/v1/dead-letters", get(list))
+        .route("/v1/dead-letters/{id}", get(show).delete(discard))
+        .route("/v1/dead-letters/{id}/replay", post(replay))
+        .route("/v1/tail/{event}", get(tail))
+        .with_state(bus)
+}
+
+/// A failure as the endpoint answers it.
+struct Failure(StatusCode, String);
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        let status = match &error {
+            Error::DeadLetterNotFound(_) => StatusCode::NOT_FOUND,
+            Error::SubscriberNotRunning { .. } => StatusCode::CONFLICT,
+            Error::Broker { .. } => StatusCode::BAD_GATEWAY,
+            Error::ShutDown => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Failure(status, error.to_string())
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.1 });
+        (self.0, Json(body)).into_response()
+    }
+}
+
+fn parse_id(id: &str) -> Result<DeadLetterId, Failure> {
+    id.parse().map_err(|e| {
+        Failure(
+            StatusCode::BAD_REQUEST,
+            format!("`{id}` is not a dead-letter id ({e}); ids are UUIDs, as listed"),
+        )
+    })
+}
+
+async fn stats(State(bus): State<Bus>) -> Json<Stats> {
+    Json(bus.stats())
+}
+
+async fn list(State(bus): State<Bus>) -> Result<Json<Vec<DeadLetter>>, Failure> {
+    Ok(Json(bus.dead_letters().list().await?))
+}
+
+async fn show(State(bus): State<Bus>, Path(id): Path<String>) -> Result<Json<DeadLetter>, Failure> {
+    let id = parse_id(&id)?;
+    let letter = bus.dead_letters().get(&id).await?;
+    Ok(Json(letter.ok_or(Error::DeadLetterNotFound(id))?))
+}
+
+async fn replay(State(bus): State<Bus>, Path(id): Path<String>) -> Result<StatusCode, Failure> {
+    bus.dead_letters().replay(&parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn discard(State(bus): State<Bus>, Path(id): Path<String>) -> Result<StatusCode, Failure> {
+    bus.dead_letters().discard(&parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// One CloudEvents JSON document per line, as events pass, until the client hangs up.
+async fn tail(State(bus): State<Bus>, Path(event): Path<String>) -> Result<Response, Failure> {
+    let tail = bus.tail(&event).await?;
+    let lines = futures_util::stream::unfold(tail, |mut tail| async move {
+        let envelope = tail.next().await?;
+        let mut line = envelope.to_cloudevent_json();
+        line.push(b'\n');
+        Some((Ok::<_, std::convert::Infallible>(line), tail))
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        Body::from_stream(lines),
+    )
+        .into_response())
+}

@@ -1,0 +1,61 @@
+//! `tail` on RabbitMQ: a private, exclusive queue bound to the event's exchange under every
+//! partition. It gets a copy of each event from any process and goes away with its channel;
+//! the subscribers' queues never notice it.
+
+use futures_util::StreamExt;
+use lapin::options::{BasicConsumeOptions, QueueDeclareOptions};
+use lapin::types::FieldTable;
+
+use super::consumer::read_envelope;
+use super::link::Link;
+use super::topology::{routing_key, short};
+use crate::dead_letter::Envelope;
+use crate::error::Result;
+use crate::tail::{self, Tail};
+use crate::transport::partition::PARTITIONS;
+
+pub(super) async fn open(link: &Link, event_name: &str) -> Result<Tail> {
+    let exchange = link.event_exchange(event_name).await?;
+    let channel = link.open_channel().await?;
+    let private = QueueDeclareOptions {
+        exclusive: true,
+        auto_delete: true,
+        ..QueueDeclareOptions::default()
+    };
+    let declare = channel.queue_declare(short("")?, private, FieldTable::default());
+    let queue = link.call("declare a tail queue", declare).await?;
+    let queue = queue.name().to_string();
+    for partition in 0..PARTITIONS {
+        link.bind(&channel, &queue, &exchange, routing_key(partition))
+            .await?;
+    }
+    let consume = channel.basic_consume(
+        short(&queue)?,
+        short("")?,
+        BasicConsumeOptions {
+            no_ack: true,
+            ..BasicConsumeOptions::default()
+        },
+        FieldTable::default(),
+    );
+    let mut messages = link.call("consume the tail queue", consume).await?;
+    let (sender, tail) = tail::channel();
+    let event_name = event_name.to_owned();
+    tokio::spawn(async move {
+        loop {
+            let message = tokio::select! {
+                () = sender.closed() => break,
+                message = messages.next() => message,
+            };
+            let Some(Ok(message)) = message else { break };
+            let envelope = read_envelope(&message, &event_name)
+                .unwrap_or_else(|_| Envelope::new(event_name.clone(), message.data.clone()));
+            if !sender.offer(envelope) {
+                break;
+            }
+        }
+        // Closing the channel deletes the exclusive queue.
+        let _ = channel.close(200, "tail closed".into()).await;
+    });
+    Ok(tail)
+}

@@ -1,0 +1,40 @@
+//! `tail` on NATS: a core subscription to the event's subjects. It sees every event the stream
+//! stores, from any process, without being a consumer of the stream, so it changes nothing for
+//! the subscribers.
+
+use futures_util::StreamExt;
+
+use super::publish::{header_pairs, read_envelope};
+use super::{Shared, timed};
+use crate::dead_letter::Envelope;
+use crate::error::Result;
+use crate::tail::{self, Tail};
+
+pub(super) async fn open(shared: &Shared, event_name: &str) -> Result<Tail> {
+    let subject = shared.names.filter(event_name);
+    let mut subscription = timed(
+        &shared.config,
+        "subscribe to the event's subjects",
+        shared.client.subscribe(subject),
+    )
+    .await?;
+    let (sender, tail) = tail::channel();
+    let event_name = event_name.to_owned();
+    tokio::spawn(async move {
+        loop {
+            let message = tokio::select! {
+                () = sender.closed() => break,
+                message = subscription.next() => message,
+            };
+            let Some(message) = message else { break };
+            let headers = header_pairs(message.headers.as_ref());
+            let envelope = read_envelope(&headers, &message.payload, &event_name)
+                .unwrap_or_else(|_| Envelope::new(event_name.clone(), message.payload.to_vec()));
+            if !sender.offer(envelope) {
+                break;
+            }
+        }
+        let _ = subscription.unsubscribe().await;
+    });
+    Ok(tail)
+}
