@@ -8,11 +8,14 @@
 //! cargo run --example order_demo -- --orders 500     # a smaller burst
 //! RUST_LOG=tidings=debug cargo run --example order_demo -- --orders 50
 //! cargo run --example order_demo -- --url file://./data   # durable: Ctrl-C, run again, it resumes
+//! cargo run --example order_demo -- --topology           # what is linked in, and exit
+//! cargo run --example order_demo -- --asyncapi           # its AsyncAPI 3.0 document, and exit
 //! cargo run --example order_demo -- --metrics 127.0.0.1:9000 --hold   # Prometheus text, then wait
 //! ```
 //!
 //! Over a broker each service can run as a process of its own (`--role`, see `roles.rs`).
 
+mod describe;
 mod events;
 mod logistics;
 mod metrics;
@@ -32,6 +35,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use tidings::Bus;
 
+use describe::Description;
 use events::OrderPlaced;
 use progress::Progress;
 use roles::Role;
@@ -57,7 +61,15 @@ pub(crate) struct Args {
     /// Run one service only, as a process of a distributed system over a broker: start the
     /// services first, then `orders`.
     #[arg(long, value_enum, default_value_t = Role::All)]
-    role: Role,
+    pub(crate) role: Role,
+
+    /// Print the events, subscribers and groups of this run (of `--role`'s service), and exit.
+    #[arg(long, conflicts_with = "asyncapi")]
+    topology: bool,
+
+    /// Print the AsyncAPI 3.0 document of this run as JSON, and exit.
+    #[arg(long)]
+    asyncapi: bool,
 
     /// Serve the bus's metrics as Prometheus text at `http://ADDR/metrics` (port 0: any free
     /// port; the address is printed).
@@ -95,6 +107,8 @@ async fn main() -> ExitCode {
         None => None,
     };
     let outcome = match args.role {
+        _ if args.topology => describe::print(&args, Description::Topology),
+        _ if args.asyncapi => describe::print(&args, Description::AsyncApi),
         Role::All => run(&args).await,
         role => match roles::check_url(role, &args.url) {
             Ok(()) if role == Role::Orders => roles::orders(&args).await,

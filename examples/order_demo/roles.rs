@@ -35,7 +35,7 @@ pub(crate) enum Role {
 }
 
 impl Role {
-    fn group(self) -> &'static str {
+    pub(crate) fn group(self) -> &'static str {
         match self {
             Role::All | Role::Orders => unreachable!("not a subscriber group"),
             Role::Stock => "stock",

@@ -12,9 +12,13 @@ use crate::metrics::{self, PublishCounters};
 use crate::recorder::{self, Recorder};
 use crate::state::{StateMap, StateValues};
 use crate::subscriber::{self, Subscriber};
+use crate::topology::{self, Topology};
 use crate::transport::memory::{self, LocalTransport};
 use crate::transport::{self, AnyTransport, Capabilities, Kind, Transport};
 use crate::worker::Running;
+
+const DEFAULT_URL: &str = "memory://";
+const DEFAULT_SOURCE: &str = "tidings";
 
 /// Configures a [`Bus`]; see [`Bus::builder`].
 #[must_use = "call `.build().await` to start the bus"]
@@ -131,7 +135,8 @@ impl BusBuilder {
             .url
             .as_deref()
             .map_or(Ok(Kind::Memory { name: None }), transport::parse_url)?;
-        let subscribers = self.select()?;
+        let registered: Vec<Subscriber> = subscriber::registered().collect();
+        let subscribers = self.select(&registered)?;
         let state = StateMap::new(self.state);
         check(&subscribers, &state, self.queue_capacity)?;
         let transport = match kind {
@@ -190,7 +195,8 @@ impl BusBuilder {
             transport,
             subscribers: attached,
             state,
-            source: self.source.unwrap_or_else(|| "tidings".to_owned()),
+            source: self.source.unwrap_or_else(|| DEFAULT_SOURCE.to_owned()),
+            url: self.url.unwrap_or_else(|| DEFAULT_URL.to_owned()),
             shutdown_timeout: self.shutdown_timeout,
             workers: Mutex::new(Vec::new()),
             published,
@@ -219,13 +225,27 @@ impl BusBuilder {
             workers.push(tokio::spawn(metrics::sample_gauges(bus.clone())));
         }
         bus.set_workers(workers);
+        let in_binary: Vec<&Subscriber> = registered.iter().chain(&self.explicit).collect();
+        topology::warnings::warn_unmatched(&in_binary);
         Ok(bus)
+    }
+
+    /// What the bus would be, without starting it: every event, subscriber and group linked
+    /// into the binary, [`SubscriberInfo::runs`](crate::SubscriberInfo::runs) marking those
+    /// `build()` would start. Connects to nothing, so a tool can describe a service without
+    /// joining its groups. Fails like `build()` for unknown groups and subscriber names.
+    pub fn topology(&self) -> Result<Topology> {
+        let registered: Vec<Subscriber> = subscriber::registered().collect();
+        let chosen = self.select(&registered)?;
+        let chosen: Vec<&Subscriber> = chosen.iter().collect();
+        let url = self.url.as_deref().unwrap_or(DEFAULT_URL);
+        let source = self.source.as_deref().unwrap_or(DEFAULT_SOURCE);
+        Ok(Topology::collect(&chosen, url, source))
     }
 
     /// The subscribers this bus runs: explicit ones, named ones, and (unless `manual`) every
     /// registered one, filtered by `groups`.
-    fn select(&self) -> Result<Vec<Subscriber>> {
-        let registered: Vec<Subscriber> = subscriber::registered().collect();
+    fn select(&self, registered: &[Subscriber]) -> Result<Vec<Subscriber>> {
         let mut problems = Vec::new();
         let mut chosen: Vec<Subscriber> = self.explicit.clone();
         if self.automatic {

@@ -52,6 +52,8 @@ pub(crate) struct Inner {
     pub(crate) subscribers: Vec<Attached>,
     pub(crate) state: StateMap,
     pub(crate) source: String,
+    /// The URL the bus was built with (`memory://` when none was given).
+    pub(crate) url: String,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) workers: Mutex<Vec<JoinHandle<()>>>,
     /// `tidings_published_total`, per event name.
@@ -288,6 +290,10 @@ impl Bus {
     /// The CloudEvents `source` of events published here.
     pub(crate) fn source(&self) -> &str {
         &self.inner.source
+    }
+
+    pub(crate) fn url(&self) -> &str {
+        &self.inner.url
     }
 
     pub(crate) fn state(&self) -> &StateMap {

@@ -25,6 +25,7 @@ mod tail;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
+mod topology;
 mod trace;
 pub mod transport;
 mod wire;
@@ -46,6 +47,8 @@ pub use tail::Tail;
 pub use tidings_macros::Event;
 /// Registers an async fn as a subscriber; see the crate docs for its options.
 pub use tidings_macros::subscriber;
+pub use topology::schema::FieldSchema;
+pub use topology::{EventInfo, FieldInfo, GroupInfo, SubscriberInfo, Topology};
 pub use trace::{SpanId, TraceId, TraceParent, TraceParentError};
 pub use wire::WireError;
 
@@ -63,6 +66,11 @@ pub mod __private {
     pub use inventory;
 
     pub use crate::subscriber::Registration;
+    pub use crate::topology::declaration::{
+        Declaration, EventRegistration, FieldDeclaration, PayloadShape, ProbedSchema,
+        event_registration,
+    };
+    pub use crate::topology::schema::{KnownSchema, SchemaProbe, UnknownSchema, any_value};
     pub use crate::{
         AsKey, Backoff, Context, Event, IntoHandlerResult, Key, Rate, State, Subscriber,
     };

@@ -1,5 +1,6 @@
 //! Subscriber options: retries, backoff, timeout, concurrency, ordering and rate.
 
+use std::fmt;
 use std::time::Duration;
 
 /// How long to wait before retrying a failed attempt.
@@ -59,6 +60,20 @@ impl Backoff {
     }
 }
 
+/// Written as `#[subscriber(backoff = "..")]` takes it: `exponential(50ms, 5s)`, `fixed(1s)`,
+/// `none`.
+impl fmt::Display for Backoff {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Backoff::Fixed(Duration::ZERO) => f.write_str("none"),
+            Backoff::Fixed(delay) => write!(f, "fixed({})", Written(delay)),
+            Backoff::Exponential { initial, max } => {
+                write!(f, "exponential({}, {})", Written(initial), Written(max))
+            }
+        }
+    }
+}
+
 /// A cap on how many attempts per period a subscriber starts (`rate = "100/s"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rate {
@@ -87,6 +102,44 @@ impl Rate {
     /// The spacing between two attempts.
     pub fn interval(&self) -> Duration {
         self.per / self.count
+    }
+}
+
+/// Written as `#[subscriber(rate = "..")]` takes it: `100/s`, `5/m`, `10/250ms`.
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = match self.per.as_secs() {
+            _ if self.per.subsec_nanos() != 0 => None,
+            1 => Some("s"),
+            60 => Some("m"),
+            3600 => Some("h"),
+            _ => None,
+        };
+        match unit {
+            Some(unit) => write!(f, "{}/{unit}", self.count),
+            None => write!(f, "{}/{}", self.count, Written(self.per)),
+        }
+    }
+}
+
+/// A duration in the coarsest unit that holds it exactly, the way the macros' options are
+/// written (`250ms`, `2s`, `5m`), so that what is displayed can be pasted back.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Written(pub(crate) Duration);
+
+impl fmt::Display for Written {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let duration = self.0;
+        let (secs, nanos) = (duration.as_secs(), duration.subsec_nanos());
+        match (secs, nanos) {
+            (0, 0) => f.write_str("0s"),
+            (_, 0) if secs.is_multiple_of(3600) => write!(f, "{}h", secs / 3600),
+            (_, 0) if secs.is_multiple_of(60) => write!(f, "{}m", secs / 60),
+            (_, 0) => write!(f, "{secs}s"),
+            _ if nanos.is_multiple_of(1_000_000) => write!(f, "{}ms", duration.as_millis()),
+            _ if nanos.is_multiple_of(1_000) => write!(f, "{}us", duration.as_micros()),
+            _ => write!(f, "{}ns", duration.as_nanos()),
+        }
     }
 }
 
@@ -155,6 +208,33 @@ mod tests {
             Backoff::fixed(Duration::from_millis(7)).delay(5),
             Duration::from_millis(7)
         );
+    }
+
+    #[test]
+    fn options_display_as_the_macro_takes_them() {
+        let ms = Duration::from_millis;
+        let cases = [
+            (Backoff::fixed(Duration::ZERO).to_string(), "none"),
+            (Backoff::fixed(ms(1500)).to_string(), "fixed(1500ms)"),
+            (DEFAULT_BACKOFF.to_string(), "exponential(100ms, 10s)"),
+            (
+                Backoff::exponential(Duration::from_micros(7), Duration::from_secs(7200))
+                    .to_string(),
+                "exponential(7us, 2h)",
+            ),
+            (Rate::per_second(100).to_string(), "100/s"),
+            (Rate::new(5, Duration::from_secs(60)).to_string(), "5/m"),
+            (Rate::new(1, Duration::from_secs(3600)).to_string(), "1/h"),
+            (Rate::new(10, ms(250)).to_string(), "10/250ms"),
+            (Rate::new(3, Duration::from_secs(90)).to_string(), "3/90s"),
+            (
+                Written(Duration::from_nanos(1_000_001)).to_string(),
+                "1000001ns",
+            ),
+        ];
+        for (shown, expected) in cases {
+            assert_eq!(shown, expected);
+        }
     }
 
     #[test]

@@ -148,6 +148,11 @@ impl Subscriber {
     pub fn event_name(&self) -> &'static str {
         self.handler.event_name()
     }
+
+    /// Whether `other` is this subscriber, or another instance of the same declaration.
+    pub(crate) fn is_same(&self, other: &Subscriber) -> bool {
+        self.name == other.name && self.location == other.location
+    }
 }
 
 impl fmt::Debug for Subscriber {
@@ -180,7 +185,9 @@ pub(crate) fn registered() -> impl Iterator<Item = Subscriber> {
 /// A handler with its event type erased, so subscribers of different events share one list.
 pub(crate) trait ErasedHandler: Send + Sync + 'static {
     fn event_name(&self) -> &'static str;
+    fn event_version(&self) -> u32;
     fn event_type(&self) -> std::any::TypeId;
+    fn event_type_name(&self) -> &'static str;
     fn requirements(&self) -> Vec<StateRequirement>;
     /// Starts one worker loop, monomorphised for the handler so the hot path never boxes.
     fn spawn_worker(
@@ -203,8 +210,16 @@ impl<H: Handler<Args>, Args: 'static> ErasedHandler for Typed<H, Args> {
         <H::Event as Event>::NAME
     }
 
+    fn event_version(&self) -> u32 {
+        <H::Event as Event>::VERSION
+    }
+
     fn event_type(&self) -> std::any::TypeId {
         std::any::TypeId::of::<H::Event>()
+    }
+
+    fn event_type_name(&self) -> &'static str {
+        std::any::type_name::<H::Event>()
     }
 
     fn requirements(&self) -> Vec<StateRequirement> {

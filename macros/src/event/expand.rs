@@ -1,10 +1,11 @@
-//! The generated `impl ::tidings::Event`.
+//! The generated `impl ::tidings::Event`, next to the event's declaration (`declare`).
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::ast::Input;
+use super::declare;
 use super::valid::Checked;
 
 pub(crate) fn event_impl(input: &Input<'_>, checked: &Checked<'_>) -> TokenStream {
@@ -23,6 +24,7 @@ pub(crate) fn event_impl(input: &Input<'_>, checked: &Checked<'_>) -> TokenStrea
         }
         None => quote! { ::core::option::Option::None },
     };
+    let registration = declare::registration(input, checked.key);
     quote! {
         const _: () = {
             #[automatically_derived]
@@ -34,6 +36,8 @@ pub(crate) fn event_impl(input: &Input<'_>, checked: &Checked<'_>) -> TokenStrea
                     #key
                 }
             }
+
+            #registration
         };
     }
 }

@@ -1,8 +1,11 @@
-//! `#[derive(Event)]`: parse (`ast`, `attr`) → check (`valid`) → generate (`expand`).
+//! `#[derive(Event)]`: parse (`ast`, `attr`, `serde_attrs`) → check (`valid`) → generate
+//! (`expand` the impl, `declare` its registration in the topology).
 
 mod ast;
 mod attr;
+mod declare;
 mod expand;
+mod serde_attrs;
 mod valid;
 
 use proc_macro2::TokenStream;

@@ -10,7 +10,13 @@ use super::WireError;
 use crate::dead_letter::Envelope;
 use crate::event::EventId;
 
-const ATTRIBUTES: [&str; 10] = [
+/// The CloudEvents AMQP binding's header prefix.
+pub(crate) const AMQP_PREFIX: &str = "cloudEvents:";
+/// The prefix of CloudEvents attribute headers on NATS, as in CloudEvents' HTTP and Kafka
+/// bindings.
+pub(crate) const NATS_PREFIX: &str = "ce-";
+
+pub(crate) const ATTRIBUTES: [&str; 10] = [
     "specversion",
     "id",
     "type",

@@ -12,8 +12,7 @@ use super::topology::short;
 use crate::dead_letter::Envelope;
 use crate::error::Result;
 
-/// The CloudEvents AMQP binding's header prefix.
-pub(crate) const PREFIX: &str = "cloudEvents:";
+pub(crate) use crate::wire::binary::AMQP_PREFIX as PREFIX;
 
 /// How long a publish refused by a full queue waits before it tries again.
 const FULL_QUEUE_PAUSE: Duration = Duration::from_millis(20);

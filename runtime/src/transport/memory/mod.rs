@@ -15,6 +15,7 @@ mod recovery;
 mod registry;
 mod routes;
 mod transport;
+mod unrouted;
 
 use std::sync::{Arc, Mutex};
 
@@ -30,6 +31,7 @@ pub(crate) use transport::LocalTransport;
 use dead_letters::DeadLetterStore;
 use idle::IdleTracker;
 use routes::Routes;
+use unrouted::Unrouted;
 
 use crate::transport::durable::Journal;
 
@@ -40,6 +42,8 @@ pub(crate) struct LocalEngine {
     /// Every open queue, in the order subscribers started; its lock serialises route changes.
     queues: Mutex<Vec<Arc<SubscriberQueue>>>,
     dead_letters: DeadLetterStore,
+    /// Event names published with no subscriber, warned about once each.
+    unrouted: Unrouted,
     /// The durable transport's journal (`file://`); `None` in memory.
     journal: Option<Journal>,
     idle: Arc<IdleTracker>,
@@ -62,6 +66,7 @@ impl LocalEngine {
             routes: ArcSwap::default(),
             queues: Mutex::new(Vec::new()),
             dead_letters: DeadLetterStore::default(),
+            unrouted: Unrouted::default(),
             journal,
             idle: Arc::new(IdleTracker::default()),
             capacity,

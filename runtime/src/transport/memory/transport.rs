@@ -86,6 +86,9 @@ impl Transport for LocalTransport {
         let queues = routes.to(outgoing.event_name, outgoing.event_type);
         if queues.is_empty() {
             tracing::trace!(event = outgoing.event_name, id = %outgoing.meta.id, "published with no subscriber");
+            self.0
+                .unrouted
+                .dropped(outgoing.event_name, self.capabilities().scheme);
             return Ok(());
         }
         let seq = match &self.0.journal {

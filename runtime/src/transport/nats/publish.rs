@@ -8,8 +8,7 @@ use super::{Shared, timed};
 use crate::dead_letter::Envelope;
 use crate::error::{Error, Result};
 
-/// The prefix of CloudEvents attribute headers.
-pub(crate) const PREFIX: &str = "ce-";
+pub(crate) use crate::wire::binary::NATS_PREFIX as PREFIX;
 /// Marks a replayed dead letter: only this subscriber handles it, the others skip it.
 pub(crate) const REPLAY_FOR: &str = "tidings-replay-for";
 
