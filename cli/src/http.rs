@@ -49,6 +49,11 @@ impl AdminClient {
         Ok(response.json().await?)
     }
 
+    pub(crate) async fn get_text(&self, path: &str) -> Result<String, Failure> {
+        let response = checked(self.request(Method::GET, path).await?).await?;
+        Ok(response.text().await?)
+    }
+
     /// `None` on 404.
     pub(crate) async fn get_json_or_none<T: DeserializeOwned>(
         &self,

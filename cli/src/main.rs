@@ -7,6 +7,7 @@
 //! tidings --url URL dlq discard (ID | --all | FILTERS) [--dry-run]
 //! tidings --url URL tail EVENT [--count N] [--json]
 //! tidings --url URL stats [--json]
+//! tidings --url http://ADDR topology [--json | --asyncapi]
 //! ```
 //!
 //! `URL` is a bus URL the CLI opens itself (`file://PATH` of a stopped application,
@@ -19,6 +20,7 @@ mod filter;
 mod http;
 mod stats;
 mod tail;
+mod topology;
 
 use std::process::ExitCode;
 
@@ -50,6 +52,8 @@ enum Command {
     Tail(tail::TailArgs),
     /// Per group and subscriber: queued, in flight, handled, retried, dead-lettered.
     Stats(stats::StatsArgs),
+    /// The events, subscribers, groups and options of a running application (admin endpoint).
+    Topology(topology::TopologyArgs),
 }
 
 #[tokio::main]
@@ -77,6 +81,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Dlq(command) => dlq::run(&backend, command).await,
         Command::Tail(args) => tail::run(&backend, args).await,
         Command::Stats(args) => stats::run(&backend, args).await,
+        Command::Topology(args) => topology::run(&backend, args).await,
     };
     backend.close().await;
     outcome

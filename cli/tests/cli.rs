@@ -38,6 +38,20 @@ async fn admin_session(bus_url: &str) {
             "queued": 0, "in_flight": 0, "handled": 3, "retried": 3, "dead_lettered": 3
         }])
     );
+    let topology = json(&url, &["topology", "--json"]).await;
+    let subscribers = topology["subscribers"].as_array().unwrap();
+    assert_eq!(subscribers.len(), 1, "{topology}");
+    assert_eq!(subscribers[0]["name"], "courier");
+    assert_eq!(subscribers[0]["retries"], 1);
+    let document = json(&url, &["topology", "--asyncapi"]).await;
+    assert_eq!(document["asyncapi"], "3.0.0");
+    assert!(
+        document["channels"].to_string().contains("cli.parcel"),
+        "{document}"
+    );
+    let table = stdout(&tidings(&url, &["topology"]).await);
+    assert!(table.contains("courier"), "{table}");
+
     admin.stop().await;
     bus.shutdown().await.unwrap();
 }
@@ -85,6 +99,12 @@ async fn a_stopped_applications_store_is_operated_directly() {
             .unwrap()
             .to_owned()
     };
+    let topology = tidings(&url, &["topology"]).await;
+    assert!(
+        stderr(&topology).contains("ask the application's admin endpoint"),
+        "{}",
+        stderr(&topology)
+    );
     let stats = tidings(&url, &["stats"]).await;
     let stats = stdout(&stats);
     assert!(stats.contains("depot"), "{stats}");

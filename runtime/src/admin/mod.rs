@@ -12,6 +12,8 @@
 //! | POST | `/v1/dead-letters/{id}/replay` | 204 once replayed |
 //! | DELETE | `/v1/dead-letters/{id}` | 204 once discarded |
 //! | GET | `/v1/tail/{event}` | the event as it passes: one CloudEvents JSON document per line |
+//! | GET | `/v1/topology` | the bus's [`Topology`](crate::Topology) as JSON (`/v1/topology/table`: as text) |
+//! | GET | `/v1/asyncapi` | its AsyncAPI 3.0 document |
 //!
 //! It has no authentication: bind it to loopback or a private network.
 //!

@@ -20,6 +20,9 @@ pub(super) fn router(bus: Bus) -> Router {
         .route("/v1/dead-letters/{id}", get(show).delete(discard))
         .route("/v1/dead-letters/{id}/replay", post(replay))
         .route("/v1/tail/{event}", get(tail))
+        .route("/v1/topology", get(topology))
+        .route("/v1/topology/table", get(topology_table))
+        .route("/v1/asyncapi", get(asyncapi))
         .with_state(bus)
 }
 
@@ -77,6 +80,18 @@ async fn replay(State(bus): State<Bus>, Path(id): Path<String>) -> Result<Status
 async fn discard(State(bus): State<Bus>, Path(id): Path<String>) -> Result<StatusCode, Failure> {
     bus.dead_letters().discard(&parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn topology(State(bus): State<Bus>) -> Json<crate::Topology> {
+    Json(bus.topology())
+}
+
+async fn topology_table(State(bus): State<Bus>) -> String {
+    bus.topology().to_string()
+}
+
+async fn asyncapi(State(bus): State<Bus>) -> Json<serde_json::Value> {
+    Json(bus.topology().to_asyncapi())
 }
 
 /// One CloudEvents JSON document per line, as events pass, until the client hangs up.
