@@ -40,6 +40,21 @@ fn names(list: &[String]) -> Vec<&str> {
 }
 
 /// The bus the tests read: the stock and carriers groups run here, the others are only linked.
+/// Each field's wire name, Rust type and whether it is required.
+fn fields(event: &tidings::EventInfo) -> Vec<(&str, &str, bool)> {
+    event
+        .fields
+        .iter()
+        .map(|field| {
+            (
+                field.name.as_str(),
+                field.rust_type.as_str(),
+                field.required,
+            )
+        })
+        .collect()
+}
+
 async fn bus() -> Bus {
     Bus::builder()
         .groups(["stock", "carriers"])
@@ -96,19 +111,8 @@ async fn lists_every_event_linked_into_the_binary_with_its_fields() {
         "{:?}",
         placed.declared_at
     );
-    let fields: Vec<(&str, &str, bool)> = placed
-        .fields
-        .iter()
-        .map(|field| {
-            (
-                field.name.as_str(),
-                field.rust_type.as_str(),
-                field.required,
-            )
-        })
-        .collect();
     assert_eq!(
-        fields,
+        fields(placed),
         [
             ("order_id", "u64", true),
             ("customer_phone", "String", true),
@@ -124,19 +128,8 @@ async fn lists_every_event_linked_into_the_binary_with_its_fields() {
         .iter()
         .find(|event| event.name == "fixture.shipped" && event.version == 2)
         .unwrap();
-    let fields: Vec<(&str, &str, bool)> = shipped
-        .fields
-        .iter()
-        .map(|field| {
-            (
-                field.name.as_str(),
-                field.rust_type.as_str(),
-                field.required,
-            )
-        })
-        .collect();
     assert_eq!(
-        fields,
+        fields(shipped),
         [
             ("orderId", "u64", true),
             ("carrier", "String", true),

@@ -2,25 +2,11 @@
 
 mod session;
 
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-
-use tidings::Bus;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_straight_on_rabbitmq() {
-    let url = format!(
+    session::on_broker(&format!(
         "amqp://guest:guest@127.0.0.1:5672/%2f?namespace=cli-{}",
         std::process::id()
-    );
-    let failing = Arc::new(AtomicBool::new(true));
-    let bus = Bus::builder()
-        .url(&url)
-        .manual()
-        .subscribe(session::courier(Arc::clone(&failing)))
-        .build()
-        .await
-        .unwrap();
-    session::dead_letters_and_tail(&bus, &failing, &url).await;
-    bus.shutdown().await.unwrap();
+    ))
+    .await;
 }

@@ -91,14 +91,7 @@ async fn a_stopped_applications_store_is_operated_directly() {
     let listed = json(&url, &["dlq", "list", "--json"]).await;
     let listed = listed.as_array().unwrap();
     assert_eq!(listed.len(), 3);
-    let id = |n: u64| {
-        listed
-            .iter()
-            .find(|letter| letter["envelope"]["data"]["n"] == n)
-            .and_then(|letter| letter["id"].as_str())
-            .unwrap()
-            .to_owned()
-    };
+    let id = |n: u64| session::id_of(listed, n);
     let topology = tidings(&url, &["topology"]).await;
     assert!(
         stderr(&topology).contains("ask the application's admin endpoint"),

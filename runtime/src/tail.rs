@@ -64,10 +64,27 @@ impl TailSender {
         }
     }
 
-    /// Resolves once the tail is dropped, so a broker subscription feeding it can end.
-    #[cfg_attr(not(any(feature = "nats", feature = "amqp")), allow(dead_code))]
-    pub(crate) async fn closed(&self) {
-        self.sender.closed().await;
+    /// Feeds the tail from a broker subscription until the tail is dropped, the subscription
+    /// ends, or `read` finds nothing more to show.
+    #[cfg(any(feature = "nats", feature = "amqp"))]
+    pub(crate) async fn forward<M>(
+        &self,
+        mut messages: impl futures_util::Stream<Item = M> + Unpin,
+        read: impl Fn(M) -> Option<Envelope>,
+    ) {
+        use futures_util::StreamExt;
+        loop {
+            let message = tokio::select! {
+                () = self.sender.closed() => return,
+                message = messages.next() => message,
+            };
+            let shown = message
+                .and_then(&read)
+                .is_some_and(|envelope| self.offer(envelope));
+            if !shown {
+                return;
+            }
+        }
     }
 }
 

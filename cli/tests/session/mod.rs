@@ -69,6 +69,31 @@ pub(crate) async fn json(url: &str, args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).expect("JSON output")
 }
 
+/// The session straight on a broker: a bus runs `courier` on `url`, and the CLI opens `url` too.
+#[allow(dead_code)] // The broker targets use it; `tests/cli.rs`, which includes this module too, does not.
+pub(crate) async fn on_broker(url: &str) {
+    let failing = Arc::new(AtomicBool::new(true));
+    let bus = Bus::builder()
+        .url(url)
+        .manual()
+        .subscribe(courier(Arc::clone(&failing)))
+        .build()
+        .await
+        .unwrap();
+    dead_letters_and_tail(&bus, &failing, url).await;
+    bus.shutdown().await.unwrap();
+}
+
+/// The id of the dead letter of parcel `n` in a `dlq list --json`.
+pub(crate) fn id_of(listed: &[serde_json::Value], n: u64) -> String {
+    listed
+        .iter()
+        .find(|letter| letter["envelope"]["data"]["n"] == n)
+        .and_then(|letter| letter["id"].as_str())
+        .expect("a dead letter of that parcel")
+        .to_owned()
+}
+
 /// The session: dead letters listed, shown, replayed (dry run, one, then a filter), discarded,
 /// an unknown id refused, and a live tail. `cli_url` reaches `bus` (running `courier`).
 pub(crate) async fn dead_letters_and_tail(bus: &Bus, failing: &Arc<AtomicBool>, cli_url: &str) {
@@ -91,14 +116,7 @@ pub(crate) async fn dead_letters_and_tail(bus: &Bus, failing: &Arc<AtomicBool>, 
         assert_eq!(letter["event"], "cli.parcel");
         assert_eq!(letter["attempts"], 2);
     }
-    let id = |n: u64| {
-        listed
-            .iter()
-            .find(|letter| letter["envelope"]["data"]["n"] == n)
-            .and_then(|letter| letter["id"].as_str())
-            .unwrap()
-            .to_owned()
-    };
+    let id = |n: u64| id_of(listed, n);
 
     let shown = tidings(cli_url, &["dlq", "show", &id(2)]).await;
     assert!(shown.status.success(), "{}", stderr(&shown));

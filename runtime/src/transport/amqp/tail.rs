@@ -2,7 +2,6 @@
 //! partition. It gets a copy of each event from any process and goes away with its channel;
 //! the subscribers' queues never notice it.
 
-use futures_util::StreamExt;
 use lapin::options::{BasicConsumeOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 
@@ -42,18 +41,14 @@ pub(super) async fn open(link: &Link, event_name: &str) -> Result<Tail> {
     let (sender, tail) = tail::channel();
     let event_name = event_name.to_owned();
     tokio::spawn(async move {
-        loop {
-            let message = tokio::select! {
-                () = sender.closed() => break,
-                message = messages.next() => message,
-            };
-            let Some(Ok(message)) = message else { break };
-            let envelope = read_envelope(&message, &event_name)
-                .unwrap_or_else(|_| Envelope::new(event_name.clone(), message.data.clone()));
-            if !sender.offer(envelope) {
-                break;
-            }
-        }
+        let read = |message: lapin::Result<lapin::message::Delivery>| {
+            let message = message.ok()?;
+            Some(
+                read_envelope(&message, &event_name)
+                    .unwrap_or_else(|_| Envelope::new(event_name.clone(), message.data.clone())),
+            )
+        };
+        sender.forward(&mut messages, read).await;
         // Closing the channel deletes the exclusive queue.
         let _ = channel.close(200, "tail closed".into()).await;
     });

@@ -2,8 +2,6 @@
 //! stores, from any process, without being a consumer of the stream, so it changes nothing for
 //! the subscribers.
 
-use futures_util::StreamExt;
-
 use super::publish::{header_pairs, read_envelope};
 use super::{Shared, timed};
 use crate::dead_letter::Envelope;
@@ -21,19 +19,15 @@ pub(super) async fn open(shared: &Shared, event_name: &str) -> Result<Tail> {
     let (sender, tail) = tail::channel();
     let event_name = event_name.to_owned();
     tokio::spawn(async move {
-        loop {
-            let message = tokio::select! {
-                () = sender.closed() => break,
-                message = subscription.next() => message,
-            };
-            let Some(message) = message else { break };
+        let read = |message: async_nats::Message| {
             let headers = header_pairs(message.headers.as_ref());
-            let envelope = read_envelope(&headers, &message.payload, &event_name)
-                .unwrap_or_else(|_| Envelope::new(event_name.clone(), message.payload.to_vec()));
-            if !sender.offer(envelope) {
-                break;
-            }
-        }
+            Some(
+                read_envelope(&headers, &message.payload, &event_name).unwrap_or_else(|_| {
+                    Envelope::new(event_name.clone(), message.payload.to_vec())
+                }),
+            )
+        };
+        sender.forward(&mut subscription, read).await;
         let _ = subscription.unsubscribe().await;
     });
     Ok(tail)
