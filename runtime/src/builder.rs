@@ -118,6 +118,11 @@ impl BusBuilder {
         self
     }
 
+    /// The transport URL, `memory://` unless one was given.
+    pub(crate) fn url_or_default(&self) -> &str {
+        self.url.as_deref().unwrap_or(DEFAULT_URL)
+    }
+
     /// Makes this a test bus: retry delays without jitter, a clock that holds still while the
     /// transport writes to disk, and `recorder` sees every publish and attempt.
     #[cfg_attr(not(feature = "testing"), allow(dead_code))]
@@ -135,6 +140,7 @@ impl BusBuilder {
             .url
             .as_deref()
             .map_or(Ok(Kind::Memory { name: None }), transport::parse_url)?;
+        let url = self.url_or_default().to_owned();
         let registered: Vec<Subscriber> = subscriber::registered().collect();
         let subscribers = self.select(&registered)?;
         let state = StateMap::new(self.state);
@@ -196,7 +202,7 @@ impl BusBuilder {
             subscribers: attached,
             state,
             source: self.source.unwrap_or_else(|| DEFAULT_SOURCE.to_owned()),
-            url: self.url.unwrap_or_else(|| DEFAULT_URL.to_owned()),
+            url,
             shutdown_timeout: self.shutdown_timeout,
             workers: Mutex::new(Vec::new()),
             published,
@@ -219,9 +225,10 @@ impl BusBuilder {
                 "subscriber started"
             );
         }
-        // A test bus runs on virtual time, where a periodic sampler would wake every virtual
-        // second through days of backoff; there the gauges are sampled on demand only.
-        if bus.recorder().is_none() {
+        // Without a recorder the gauges go nowhere. A test bus runs on virtual time, where a
+        // periodic sampler would wake every virtual second through days of backoff; there the
+        // gauges are sampled on demand only.
+        if bus.recorder().is_none() && !metrics::recorder_is_noop() {
             workers.push(tokio::spawn(metrics::sample_gauges(bus.clone())));
         }
         bus.set_workers(workers);
@@ -238,7 +245,7 @@ impl BusBuilder {
         let registered: Vec<Subscriber> = subscriber::registered().collect();
         let chosen = self.select(&registered)?;
         let chosen: Vec<&Subscriber> = chosen.iter().collect();
-        let url = self.url.as_deref().unwrap_or(DEFAULT_URL);
+        let url = self.url_or_default();
         let source = self.source.as_deref().unwrap_or(DEFAULT_SOURCE);
         Ok(Topology::collect(&chosen, url, source))
     }

@@ -18,7 +18,6 @@ use crate::subscriber::Subscriber;
 #[derive(Debug)]
 pub struct TestBusBuilder {
     bus: BusBuilder,
-    url: Option<String>,
     automatic: bool,
 }
 
@@ -26,7 +25,6 @@ impl TestBusBuilder {
     pub(super) fn new() -> Self {
         TestBusBuilder {
             bus: BusBuilder::default(),
-            url: None,
             automatic: false,
         }
     }
@@ -34,9 +32,7 @@ impl TestBusBuilder {
     /// The transport: `memory://` (the default) or `file://PATH`. Brokers are refused at
     /// `build()`: they time retries on their own clock, which virtual time cannot move.
     pub fn url(mut self, url: impl Into<String>) -> Self {
-        let url = url.into();
-        self.bus = self.bus.url(url.clone());
-        self.url = Some(url);
+        self.bus = self.bus.url(url);
         self
     }
 
@@ -95,9 +91,7 @@ impl TestBusBuilder {
     /// Fails, besides for what [`BusBuilder::build`] refuses, on a multi-threaded runtime (tokio
     /// pauses time only on a current-thread one: use `#[tokio::test]`) and for a broker URL.
     pub async fn build(self) -> Result<TestBus> {
-        if let Some(url) = &self.url {
-            check_local(url)?;
-        }
+        check_local(self.bus.url_or_default())?;
         clock::start().await?;
         let recorder = Arc::new(Recorder::default());
         let builder = if self.automatic {

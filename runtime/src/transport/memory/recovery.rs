@@ -49,32 +49,20 @@ impl LocalEngine {
         tracing::info!(pending, dead_letters, "reopened the durable store");
     }
 
-    /// Replays a dead letter whose subscriber no bus here runs (the `tidings` CLI on a stopped
-    /// application's store): the delivery is written to the journal and owed to the
-    /// subscriber, which gets it when a bus runs it, in this process or after a restart.
-    pub(crate) async fn replay_for_later(
-        &self,
-        journal: &crate::transport::durable::Journal,
-        id: DeadLetterId,
-        letter: &crate::DeadLetter,
-    ) -> crate::Result<()> {
-        let record = letter.envelope.to_cloudevent_json();
-        let subscriber: Arc<str> = letter.subscriber.as_str().into();
-        let seq = journal
-            .append_reviving(record.clone(), vec![subscriber], Some(id.to_bytes()))
-            .await?;
+    /// Owes `subscriber`, which no bus here runs yet, the delivery written at `seq`: it gets it
+    /// when its queue opens.
+    pub(crate) fn owe(&self, subscriber: &str, seq: u64, record: Option<Vec<u8>>) {
         self.owed
             .lock()
             .expect("owed lock")
-            .entry(letter.subscriber.clone())
+            .entry(subscriber.to_owned())
             .or_default()
             .push(PendingDelivery {
-                subscriber: letter.subscriber.clone(),
+                subscriber: subscriber.to_owned(),
                 seq,
                 progress: crate::transport::durable::Progress::NEW,
-                record: Some(record),
+                record,
             });
-        Ok(())
     }
 
     /// Puts what the store owed `queue`'s subscriber into it. Deliveries of subscribers that no

@@ -124,34 +124,49 @@ impl Transport for LocalTransport {
     async fn replay(&self, id: &DeadLetterId) -> Result<()> {
         let engine = &self.0;
         let stored = engine.dead_letters.take(id)?;
-        let Some(queue) = engine.queue_named(&stored.letter.subscriber) else {
-            #[cfg(feature = "durable")]
-            if let Some(journal) = &engine.journal {
-                let replayed = engine.replay_for_later(journal, *id, &stored.letter).await;
-                if replayed.is_err() {
-                    engine.dead_letters.keep(stored.letter, stored.delivery);
-                }
-                return replayed;
-            }
+        let queue = engine.queue_named(&stored.letter.subscriber);
+        if queue.is_none() && engine.journal.is_none() {
             let subscriber = stored.letter.subscriber.clone();
             engine.dead_letters.keep(stored.letter, stored.delivery);
             return Err(Error::SubscriberNotRunning {
                 id: *id,
                 subscriber,
             });
+        }
+        // On disk, one write adds the new delivery and revives the letter's event.
+        #[cfg_attr(not(feature = "durable"), allow(unused_variables))]
+        let (seq, record) = match &engine.journal {
+            Some(journal) => {
+                let record = stored.letter.envelope.to_cloudevent_json();
+                let subscriber: Arc<str> = stored.letter.subscriber.as_str().into();
+                let revives = Some(id.to_bytes());
+                match journal
+                    .append_reviving(record.clone(), vec![subscriber], revives)
+                    .await
+                {
+                    Ok(seq) => (seq, Some(record)),
+                    Err(error) => {
+                        engine.dead_letters.keep(stored.letter, stored.delivery);
+                        return Err(error);
+                    }
+                }
+            }
+            None => (0, None),
         };
-        let mut delivery = Delivery {
+        let Some(queue) = queue else {
+            // Only a journal gets here (see above): no bus here runs the subscriber (the
+            // `tidings` CLI on a stopped application's store), which gets the delivery when one
+            // does, in this process or after a restart.
+            #[cfg(feature = "durable")]
+            engine.owe(&stored.letter.subscriber, seq, record);
+            return Ok(());
+        };
+        let delivery = Delivery {
             attempt: 1,
             first_failed_at: None,
+            seq,
             ..stored.delivery
         };
-        if let Some(journal) = &engine.journal {
-            let record = stored.letter.envelope.to_cloudevent_json();
-            let names = vec![Arc::clone(&queue.name)];
-            delivery.seq = journal
-                .append_reviving(record, names, Some(id.to_bytes()))
-                .await?;
-        }
         queue.enqueue(delivery).await.map_err(|_| Error::ShutDown)
     }
 
