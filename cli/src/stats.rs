@@ -34,9 +34,9 @@ pub(crate) struct Row {
 
 pub(crate) async fn run(backend: &Backend, args: StatsArgs) -> Result<ExitCode, Failure> {
     let letters = backend.dead_letters().await?;
-    let mut waiting: BTreeMap<(String, String), (String, u64)> = BTreeMap::new();
+    let mut dead_letters_of: BTreeMap<(String, String), (String, u64)> = BTreeMap::new();
     for letter in &letters {
-        let entry = waiting
+        let entry = dead_letters_of
             .entry((letter.group.clone(), letter.subscriber.clone()))
             .or_insert_with(|| (letter.event_name.clone(), 0));
         entry.1 += 1;
@@ -45,11 +45,11 @@ pub(crate) async fn run(backend: &Backend, args: StatsArgs) -> Result<ExitCode, 
     let counted = live.is_some();
     let mut rows = live.unwrap_or_default();
     for row in &rows {
-        waiting.remove(&(row.group.clone(), row.name.clone()));
+        dead_letters_of.remove(&(row.group.clone(), row.name.clone()));
     }
     // Dead letters of subscribers the bus does not run (or when the CLI opened the transport
     // itself) still show, with what is known of them.
-    for ((group, name), (event, dead)) in waiting {
+    for ((group, name), (event, dead)) in dead_letters_of {
         rows.push(Row {
             group,
             name,
