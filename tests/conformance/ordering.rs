@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Backend;
-use tidings::{Backoff, Context, HandlerError, Subscriber};
+use tidings::transport::partition::partition_of;
+use tidings::{Backoff, Context, HandlerError, Key, Subscriber};
 use tidings_tests::{Log, Ping};
 
 pub(crate) async fn same_key_events_are_handled_in_publish_order_across_workers(
@@ -44,10 +45,11 @@ pub(crate) async fn same_key_events_are_handled_in_publish_order_across_workers(
     }
 }
 
-/// Brokers keep per-key order by partitioning keys (NATS: 16 partitions by the key's FNV-1a
-/// hash), so there a failing key parks the keys that share its partition too. The two keys
-/// here are in different partitions (11 and 12), as most keys are.
+/// Brokers keep per-key order by partitioning keys ([`tidings::transport::partition`]); the
+/// running key here shares the stuck key's partition, so a transport that parks a whole
+/// partition behind a failing key fails this case.
 pub(crate) async fn a_failing_key_parks_only_itself(backend: &dyn Backend) {
+    let running = key_sharing_a_partition_with("stuck");
     let log: Log<(String, u32, u32)> = Log::default();
     let handler = {
         let log = log.clone();
@@ -72,35 +74,52 @@ pub(crate) async fn a_failing_key_parks_only_itself(backend: &dyn Backend) {
         bus.publish(Ping::new("stuck", seq)).await.unwrap();
     }
     for seq in 0..10 {
-        bus.publish(Ping::new("running", seq)).await.unwrap();
+        bus.publish(Ping::new(&running, seq)).await.unwrap();
     }
     bus.wait_idle().await;
 
     let log = log.items();
-    let stuck: Vec<(u32, u32)> = log
-        .iter()
-        .filter(|(k, ..)| k == "stuck")
-        .map(|(_, s, a)| (*s, *a))
-        .collect();
+    let of = |key: &str| -> Vec<(u32, u32)> {
+        log.iter()
+            .filter(|(k, ..)| k == key)
+            .map(|(_, s, a)| (*s, *a))
+            .collect()
+    };
     assert_eq!(
-        stuck,
+        of("stuck"),
         vec![(0, 1), (0, 2), (0, 3), (1, 1), (2, 1)],
         "the stuck key keeps its order"
+    );
+    assert_eq!(
+        of(&running),
+        (0..10).map(|seq| (seq, 1)).collect::<Vec<_>>(),
+        "the running key keeps its order"
     );
     let second_try = log
         .iter()
         .position(|(k, s, a)| k == "stuck" && *s == 0 && *a == 2)
         .unwrap();
-    let running_done = log.iter().rposition(|(k, ..)| k == "running").unwrap();
+    let running_done = log.iter().rposition(|(k, ..)| *k == running).unwrap();
     assert!(
         running_done < second_try,
-        "all of `running` ran while `stuck` waited for its retry: {log:?}"
+        "all of `{running}` ran while `stuck` waited for its retry: {log:?}"
     );
     let stats = bus.stats();
     assert_eq!(
         (stats.subscribers[0].handled, stats.subscribers[0].retried),
         (13, 2)
     );
+}
+
+/// The first of `running-0`, `running-1`, … in the same partition as `key`.
+fn key_sharing_a_partition_with(key: &str) -> String {
+    let partition = partition_of(Key::Str(key));
+    let running = (0..)
+        .map(|n| format!("running-{n}"))
+        .find(|candidate| partition_of(Key::Str(candidate)) == partition)
+        .expect("some key shares the partition");
+    assert_eq!(partition_of(Key::Str(&running)), partition);
+    running
 }
 
 pub(crate) async fn a_dead_lettered_event_releases_its_key(backend: &dyn Backend) {

@@ -22,8 +22,7 @@ pub(crate) mod memory;
 #[cfg(feature = "nats")]
 pub(crate) mod nats;
 mod outgoing;
-#[cfg(any(feature = "nats", feature = "amqp"))]
-pub(crate) mod partition;
+pub mod partition;
 
 pub(crate) use any::{AnyConsumer, AnyTransport};
 pub(crate) use contract::{Capabilities, Consumer, Outcome, Outgoing, Transport};
