@@ -13,8 +13,7 @@ use crate::recorder::{self, Recorder};
 use crate::state::{StateMap, StateValues};
 use crate::subscriber::{self, Subscriber};
 use crate::topology::{self, Topology};
-use crate::transport::memory::{self, LocalTransport};
-use crate::transport::{self, AnyTransport, Capabilities, Kind, Transport};
+use crate::transport::{self, Capabilities, Transport};
 use crate::worker::Running;
 
 const DEFAULT_URL: &str = "memory://";
@@ -136,33 +135,12 @@ impl BusBuilder {
     /// Fails listing every problem: duplicate names (with both locations), `State<T>` that no
     /// `.state(..)` provides, unknown groups or names, options out of range.
     pub async fn build(self) -> Result<Bus> {
-        let kind = self
-            .url
-            .as_deref()
-            .map_or(Ok(Kind::Memory { name: None }), transport::parse_url)?;
         let url = self.url_or_default().to_owned();
         let registered: Vec<Subscriber> = subscriber::registered().collect();
         let subscribers = self.select(&registered)?;
         let state = StateMap::new(self.state);
         check(&subscribers, &state, self.queue_capacity)?;
-        let transport = match kind {
-            Kind::Memory { name } => AnyTransport::Local(LocalTransport(memory::open_memory(
-                name.as_deref(),
-                self.queue_capacity,
-            ))),
-            #[cfg(feature = "durable")]
-            Kind::Durable { path, sync } => AnyTransport::Local(LocalTransport(
-                memory::open_durable(&path, sync, self.queue_capacity)?,
-            )),
-            #[cfg(feature = "amqp")]
-            Kind::Amqp(settings) => AnyTransport::Amqp(
-                transport::amqp::AmqpTransport::open(settings, self.queue_capacity).await?,
-            ),
-            #[cfg(feature = "nats")]
-            Kind::Nats(config) => AnyTransport::Nats(
-                transport::nats::NatsTransport::connect(config, self.queue_capacity).await?,
-            ),
-        };
+        let transport = transport::open(self.url.as_deref(), self.queue_capacity).await?;
         if let Err(problems) = check_capabilities(&subscribers, transport.capabilities()) {
             transport.close(&[]).await?;
             return Err(problems);

@@ -31,8 +31,7 @@ impl DeadLetterId {
     }
 
     /// The id of a dead letter the broker made, which has none of its own: its event's id.
-    #[cfg(feature = "amqp")]
-    pub(crate) fn from_uuid(uuid: Uuid) -> Self {
+    pub fn from_uuid(uuid: Uuid) -> Self {
         DeadLetterId(uuid)
     }
 
@@ -87,6 +86,24 @@ pub struct DeadLetter {
 }
 
 impl DeadLetter {
+    /// A dead letter of `envelope` with nothing else known yet (no subscriber, no attempts,
+    /// failed now): for a transport that rebuilds a dead letter from what it stored, field by
+    /// field.
+    pub fn new(id: DeadLetterId, envelope: Envelope) -> Self {
+        let now = SystemTime::now();
+        DeadLetter {
+            id,
+            subscriber: String::new(),
+            group: String::new(),
+            event_name: envelope.event_type.clone(),
+            error: String::new(),
+            attempts: 0,
+            first_failed_at: now,
+            last_failed_at: now,
+            envelope,
+        }
+    }
+
     /// The dead letter a subscriber makes of a delivery it gives up on.
     pub(crate) fn of(delivery: &Delivery, running: &Running, error: String, source: &str) -> Self {
         let now = SystemTime::now();

@@ -11,7 +11,7 @@ use crate::event::{Event, EventId};
 use crate::trace::TraceParent;
 
 /// An event as the publisher handed it over, type-erased so one queue can carry any event.
-pub(crate) trait SharedEvent: Any + Send + Sync {
+pub trait SharedEvent: Any + Send + Sync {
     fn name(&self) -> &'static str;
     fn to_json(&self) -> serde_json::Result<Vec<u8>>;
     /// The event's structured CloudEvents JSON, in one pass.
@@ -44,21 +44,32 @@ impl<E: Event> SharedEvent for E {
 
 /// The event itself: shared with the publisher (memory) or encoded (raw envelopes, brokers).
 #[derive(Clone)]
-pub(crate) enum Payload {
+pub enum Payload {
     Shared(Arc<dyn SharedEvent>),
     Json(Arc<[u8]>),
     /// A message whose envelope could not be read: handling it fails with this reason, so it
     /// reaches a dead letter with why.
-    #[cfg_attr(not(any(feature = "nats", feature = "amqp")), allow(dead_code))]
     Unreadable {
         reason: Arc<str>,
         bytes: Arc<[u8]>,
     },
 }
 
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Payload::Shared(event) => write!(f, "Shared({})", event.name()),
+            Payload::Json(bytes) => write!(f, "Json({} bytes)", bytes.len()),
+            Payload::Unreadable { reason, bytes } => {
+                write!(f, "Unreadable({reason}, {} bytes)", bytes.len())
+            }
+        }
+    }
+}
+
 impl Payload {
     /// The payload as JSON bytes, for dead-letter inspection.
-    pub(crate) fn to_json(&self) -> Vec<u8> {
+    pub fn to_json(&self) -> Vec<u8> {
         match self {
             Payload::Shared(event) => event
                 .to_json()
@@ -68,7 +79,7 @@ impl Payload {
     }
 
     /// The typed event for a subscriber of `E`; the same `Arc` the publisher made when it can be.
-    pub(crate) fn decode<E: Event>(&self, version: u32) -> Result<Arc<E>, String> {
+    pub fn decode<E: Event>(&self, version: u32) -> Result<Arc<E>, String> {
         if version != E::VERSION {
             return Err(format!(
                 "cannot decode `{}` version {version}: this subscriber reads version {} only",
@@ -96,7 +107,7 @@ impl Payload {
 
 impl Delivery {
     /// The delivery as it would travel on the wire.
-    pub(crate) fn envelope(&self, event_type: &str, bus_source: &str) -> Envelope {
+    pub fn envelope(&self, event_type: &str, bus_source: &str) -> Envelope {
         let subject = match &self.payload {
             Payload::Shared(event) => event.subject(),
             Payload::Json(_) | Payload::Unreadable { .. } => self
@@ -112,7 +123,7 @@ impl Delivery {
 
 impl Meta {
     /// The attributes and payload of an event that arrived as an envelope.
-    pub(crate) fn from_envelope(envelope: Envelope) -> (Meta, Payload) {
+    pub fn from_envelope(envelope: Envelope) -> (Meta, Payload) {
         let Envelope {
             id,
             version,
@@ -145,7 +156,7 @@ impl Meta {
     }
 
     /// An envelope with these attributes around `data`.
-    pub(crate) fn envelope(
+    pub fn envelope(
         &self,
         event_type: &str,
         data: Vec<u8>,
@@ -192,37 +203,37 @@ impl Meta {
 }
 
 /// Envelope attributes of one event, shared by all its deliveries.
-#[derive(Clone)]
-pub(crate) struct Meta {
-    pub(crate) id: EventId,
-    pub(crate) version: u32,
-    pub(crate) key_hash: Option<u64>,
-    pub(crate) correlation_id: EventId,
-    pub(crate) causation_id: Option<EventId>,
+#[derive(Debug, Clone)]
+pub struct Meta {
+    pub id: EventId,
+    pub version: u32,
+    pub key_hash: Option<u64>,
+    pub correlation_id: EventId,
+    pub causation_id: Option<EventId>,
     /// The span that published the event, in its trace.
-    pub(crate) trace: Option<TraceParent>,
-    pub(crate) time: SystemTime,
+    pub trace: Option<TraceParent>,
+    pub time: SystemTime,
     /// Only events that came as envelopes have these; typed publishes keep the hot path small.
-    pub(crate) extras: Option<Arc<Extras>>,
+    pub extras: Option<Arc<Extras>>,
 }
 
 /// Envelope attributes a typed publish on this bus never sets.
 #[derive(Debug, Default)]
-pub(crate) struct Extras {
+pub struct Extras {
     /// Empty: published on this bus, whose source it has.
-    pub(crate) source: String,
-    pub(crate) subject: Option<String>,
-    pub(crate) headers: BTreeMap<String, String>,
+    pub source: String,
+    pub subject: Option<String>,
+    pub headers: BTreeMap<String, String>,
 }
 
 /// One event on its way to one subscriber.
-#[derive(Clone)]
-pub(crate) struct Delivery {
-    pub(crate) meta: Meta,
-    pub(crate) payload: Payload,
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub meta: Meta,
+    pub payload: Payload,
     /// 1 on the first try.
-    pub(crate) attempt: u32,
-    pub(crate) first_failed_at: Option<SystemTime>,
+    pub attempt: u32,
+    pub first_failed_at: Option<SystemTime>,
     /// The event's place in the durable journal; 0 when there is none (memory).
-    pub(crate) seq: u64,
+    pub seq: u64,
 }

@@ -1,4 +1,8 @@
-#![doc = include_str!("docs/crate.md")]
+//! The engine of [tidings](https://docs.rs/tidings): the bus, its workers, the memory and file
+//! transports, and the public [`transport`] API that broker transports are written on.
+//!
+//! Applications depend on `tidings`, which re-exports this crate whole and links the broker
+//! transports its features select; a transport crate depends on this one.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Lets the crate's own tests use its derive macros, which name `::tidings`.

@@ -150,6 +150,16 @@ impl Subscriber {
     }
 
     /// Whether `other` is this subscriber, or another instance of the same declaration.
+    /// Whether it is `ordered`: same-key events strictly in publish order.
+    pub fn is_ordered(&self) -> bool {
+        self.options.ordered
+    }
+
+    /// The deadline of one attempt.
+    pub fn attempt_timeout(&self) -> Duration {
+        self.options.timeout
+    }
+
     pub(crate) fn is_same(&self, other: &Subscriber) -> bool {
         self.name == other.name && self.location == other.location
     }

@@ -36,12 +36,13 @@ impl Tail {
 
 /// The transport's end of a [`Tail`].
 #[derive(Debug, Clone)]
-pub(crate) struct TailSender {
+pub struct TailSender {
     sender: mpsc::Sender<Envelope>,
     missed: Arc<AtomicU64>,
 }
 
-pub(crate) fn channel() -> (TailSender, Tail) {
+/// A new tail and the transport's end of it.
+pub fn channel() -> (TailSender, Tail) {
     let (sender, receiver) = mpsc::channel(BUFFER);
     let missed = Arc::new(AtomicU64::new(0));
     let tail = Tail {
@@ -53,7 +54,7 @@ pub(crate) fn channel() -> (TailSender, Tail) {
 
 impl TailSender {
     /// Hands an event to the tail without waiting; `false` once the tail is gone.
-    pub(crate) fn offer(&self, envelope: Envelope) -> bool {
+    pub fn offer(&self, envelope: Envelope) -> bool {
         match self.sender.try_send(envelope) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -66,8 +67,7 @@ impl TailSender {
 
     /// Feeds the tail from a broker subscription until the tail is dropped, the subscription
     /// ends, or `read` finds nothing more to show.
-    #[cfg(any(feature = "nats", feature = "amqp"))]
-    pub(crate) async fn forward<M>(
+    pub async fn forward<M>(
         &self,
         mut messages: impl futures_util::Stream<Item = M> + Unpin,
         read: impl Fn(M) -> Option<Envelope>,

@@ -1,10 +1,11 @@
-//! The transports compiled into this build, as one type the bus holds. Each method forwards to
-//! the transport in use: static dispatch, so nothing is boxed on the way.
+//! The transport a bus holds: the in-process engine (memory and file), called directly so that
+//! nothing is boxed on its hot path, or a transport linked in by URL scheme, called through
+//! trait objects.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
-#[cfg(feature = "amqp")]
-use super::amqp::{AmqpConsumer, AmqpTransport};
+use super::dynamic::{DynConsumer, DynTransport};
 use super::memory::{LocalConsumer, LocalTransport};
 use super::{Capabilities, Consumer, Outcome, Outgoing, Transport};
 use crate::dead_letter::{DeadLetter, DeadLetterId};
@@ -16,20 +17,14 @@ use crate::tail::Tail;
 pub(crate) enum AnyTransport {
     /// `memory://` and `file://`.
     Local(LocalTransport),
-    /// `amqp://`.
-    #[cfg(feature = "amqp")]
-    Amqp(AmqpTransport),
-    #[cfg(feature = "nats")]
-    Nats(super::nats::NatsTransport),
+    /// A scheme registered with `register_scheme!` (`nats://`, `amqp://`, …).
+    Linked(Arc<dyn DynTransport>),
 }
 
 #[derive(Clone)]
 pub(crate) enum AnyConsumer {
     Local(LocalConsumer),
-    #[cfg(feature = "amqp")]
-    Amqp(AmqpConsumer),
-    #[cfg(feature = "nats")]
-    Nats(super::nats::NatsConsumer),
+    Linked(Arc<dyn DynConsumer>),
 }
 
 /// Runs `$call` on whichever transport (or consumer) `$self` holds.
@@ -37,25 +32,8 @@ macro_rules! forward {
     ($self:expr, $inner:ident => $call:expr) => {
         match $self {
             Self::Local($inner) => $call,
-            #[cfg(feature = "amqp")]
-            Self::Amqp($inner) => $call,
-            #[cfg(feature = "nats")]
-            Self::Nats($inner) => $call,
+            Self::Linked($inner) => $call,
         }
-    };
-}
-
-/// Each transport's own consumers among `consumers` (a bus holds those of one transport).
-macro_rules! own {
-    ($consumers:expr, $variant:ident) => {
-        $consumers
-            .iter()
-            .filter_map(|consumer| match consumer {
-                AnyConsumer::$variant(consumer) => Some(consumer.clone()),
-                #[allow(unreachable_patterns)]
-                _ => None,
-            })
-            .collect::<Vec<_>>()
     };
 }
 
@@ -68,20 +46,12 @@ impl Transport for AnyTransport {
 
     async fn subscribe(&self, subscriber: &Subscriber, workers: usize) -> Result<AnyConsumer> {
         match self {
-            Self::Local(t) => t
-                .subscribe(subscriber, workers)
+            Self::Local(t) => Transport::subscribe(t, subscriber, workers)
                 .await
                 .map(AnyConsumer::Local),
-            #[cfg(feature = "amqp")]
-            Self::Amqp(t) => t
-                .subscribe(subscriber, workers)
+            Self::Linked(t) => DynTransport::subscribe(&**t, subscriber, workers)
                 .await
-                .map(AnyConsumer::Amqp),
-            #[cfg(feature = "nats")]
-            Self::Nats(t) => t
-                .subscribe(subscriber, workers)
-                .await
-                .map(AnyConsumer::Nats),
+                .map(AnyConsumer::Linked),
         }
     }
 
@@ -115,11 +85,26 @@ impl Transport for AnyTransport {
 
     async fn close(&self, consumers: &[AnyConsumer]) -> Result<usize> {
         match self {
-            Self::Local(t) => t.close(&own!(consumers, Local)).await,
-            #[cfg(feature = "amqp")]
-            Self::Amqp(t) => t.close(&own!(consumers, Amqp)).await,
-            #[cfg(feature = "nats")]
-            Self::Nats(t) => t.close(&own!(consumers, Nats)).await,
+            Self::Local(t) => {
+                let own: Vec<LocalConsumer> = consumers
+                    .iter()
+                    .filter_map(|consumer| match consumer {
+                        AnyConsumer::Local(consumer) => Some(consumer.clone()),
+                        AnyConsumer::Linked(_) => None,
+                    })
+                    .collect();
+                Transport::close(t, &own).await
+            }
+            Self::Linked(t) => {
+                let own: Vec<Arc<dyn DynConsumer>> = consumers
+                    .iter()
+                    .filter_map(|consumer| match consumer {
+                        AnyConsumer::Linked(consumer) => Some(Arc::clone(consumer)),
+                        AnyConsumer::Local(_) => None,
+                    })
+                    .collect();
+                DynTransport::close(&**t, &own).await
+            }
         }
     }
 }

@@ -6,9 +6,9 @@
 //! between handled, retry and dead letter, counters and spans. So a transport decides *where*
 //! events wait, never *what happens* to them.
 //!
-//! Methods are `async` in the trait and dispatched through an enum of the transports compiled
-//! in ([`super::AnyTransport`]), not through `dyn`: the memory transport's publish and fetch
-//! then box nothing, which keeps it at one allocation per event.
+//! Methods return futures from the trait (no boxing): the memory and file transports are
+//! called directly, so their publish and fetch box nothing and keep one allocation per event;
+//! transports linked in by URL scheme are called through one boxed future per call.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -23,30 +23,32 @@ use crate::tail::Tail;
 /// What a transport can honour. `build()` refuses a subscriber whose options fall outside it,
 /// naming the option, rather than running it with weaker guarantees than it asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Capabilities {
+pub struct Capabilities {
     /// The transport's name in messages: `memory://`, `file://`, `nats://`.
-    pub(crate) scheme: &'static str,
+    pub scheme: &'static str,
     /// Events of one key handled strictly in order, a failing key parking only itself.
-    pub(crate) ordered: bool,
+    pub ordered: bool,
     /// The most retries a subscriber may ask for (a broker's delivery limit), if bounded.
-    pub(crate) max_retries: Option<u32>,
+    pub max_retries: Option<u32>,
     /// The longest retry delay the transport can schedule, if bounded.
-    pub(crate) max_backoff: Option<Duration>,
+    pub max_backoff: Option<Duration>,
 }
 
 /// One event on its way into the transport, for every subscriber of it.
-pub(crate) struct Outgoing<'a> {
-    pub(crate) event_name: &'a str,
+#[derive(Debug)]
+pub struct Outgoing<'a> {
+    pub event_name: &'a str,
     /// The Rust type of a typed publish, which in-process transports route by.
-    pub(crate) event_type: Option<std::any::TypeId>,
-    pub(crate) meta: Meta,
-    pub(crate) payload: Payload,
+    pub event_type: Option<std::any::TypeId>,
+    pub meta: Meta,
+    pub payload: Payload,
     /// The CloudEvents `source` of events published on this bus.
-    pub(crate) source: &'a str,
+    pub source: &'a str,
 }
 
 /// What became of one delivery.
-pub(crate) enum Outcome {
+#[derive(Debug)]
+pub enum Outcome {
     Handled,
     /// Failed: deliver again after `delay`, as attempt `delivery.attempt + 1`.
     Retry {
@@ -56,7 +58,7 @@ pub(crate) enum Outcome {
     DeadLettered(Box<DeadLetter>),
 }
 
-pub(crate) trait Transport: Send + Sync + 'static {
+pub trait Transport: Send + Sync + 'static {
     type Consumer: Consumer;
 
     fn capabilities(&self) -> Capabilities;
@@ -100,7 +102,7 @@ pub(crate) trait Transport: Send + Sync + 'static {
 }
 
 /// Where one subscriber's workers take deliveries from, and report back to.
-pub(crate) trait Consumer: Clone + Send + Sync + 'static {
+pub trait Consumer: Clone + Send + Sync + 'static {
     /// Moves one or more ready deliveries into `batch`, waiting for at least one.
     fn fetch(&self, batch: &mut VecDeque<Delivery>) -> impl Future<Output = ()> + Send;
 

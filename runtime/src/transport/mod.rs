@@ -1,16 +1,41 @@
-//! Transports carry events from publishers to subscriber queues.
+//! The transport API: how events travel from publishers to subscribers' queues, and how to add
+//! a transport of your own.
 //!
-//! | transport | URL | feature | status |
+//! | transport | URL | crate | feature of `tidings` |
 //! |---|---|---|---|
-//! | memory | `memory://` (default) | `memory` (default) | available |
-//! | local durable | `file://PATH` | `durable` (default) | available |
-//! | NATS JetStream | `nats://` | `nats` | available |
-//! | RabbitMQ | `amqp://` | `amqp` | available |
-//! | Redis Streams | `redis://` | `redis` | planned |
-//! | PostgreSQL | `postgres://` | `postgres` | planned |
+//! | memory | `memory://` (default) | this one | `memory` (default) |
+//! | local durable | `file://PATH` | this one | `durable` (default) |
+//! | NATS JetStream | `nats://` | `tidings-nats` | `nats` |
+//! | RabbitMQ | `amqp://` | `tidings-amqp` | `amqp` |
+//!
+//! # Adding a transport
+//!
+//! A transport is a crate that depends on `tidings-core` and implements three traits:
+//!
+//! - [`Transport`]: declare a subscriber's queue ([`Transport::subscribe`]), store an event for
+//!   every subscriber of it ([`Transport::publish`]), keep dead letters, tail, wait for idle and
+//!   close. [`Capabilities`] says what it can honour; `build()` refuses the rest by name.
+//! - [`Consumer`]: where one subscriber's workers [`fetch`](Consumer::fetch) deliveries and
+//!   [`settle`](Consumer::settle) them with an [`Outcome`]. The bus decides the outcome (decoding,
+//!   handler, timeout, panic, retries, dead letter); the transport only carries it out.
+//! - [`Connect`]: open the transport from a parsed [`TransportUrl`].
+//!
+//! It then names its URL scheme with [`register_scheme!`](crate::register_scheme) and passes
+//! the conformance suite (crate `tidings-conformance`) with one line:
+//!
+//! ```text
+//! tidings_conformance::suite!(MyBackend::new(), #[tokio::test]);
+//! ```
+//!
+//! A transport in this workspace is also listed in `tidings`' scheme list (one line in
+//! `runtime/facade/src/schemes.rs`) behind a feature of its name, so that users select it by
+//! URL. Broker transports are called through a boxed future per call (dynamic dispatch); the
+//! memory and file transports, which the hot path runs on, are called directly.
+//!
+//! Brokers share this crate's machinery rather than each writing their own: the [`wire`]
+//! format (binary-mode headers and structured JSON, with the unreadable-message fallback),
+//! the key [`partition`] function, and the URL parser with password redaction.
 
-#[cfg(feature = "amqp")]
-pub(crate) mod amqp;
 mod any;
 mod contract;
 #[cfg(feature = "durable")]
@@ -18,97 +43,26 @@ pub(crate) mod durable;
 #[cfg(not(feature = "durable"))]
 #[path = "durable_disabled.rs"]
 pub(crate) mod durable;
+mod dynamic;
 pub(crate) mod memory;
-#[cfg(feature = "nats")]
-pub(crate) mod nats;
 mod outgoing;
 pub mod partition;
+mod scheme;
+mod url;
 
 pub(crate) use any::{AnyConsumer, AnyTransport};
-pub(crate) use contract::{Capabilities, Consumer, Outcome, Outgoing, Transport};
+pub use contract::{Capabilities, Consumer, Outcome, Outgoing, Transport};
+pub use dynamic::Connect;
+pub use scheme::Scheme;
+pub(crate) use scheme::open;
+pub use url::TransportUrl;
 
-use crate::error::Error;
+pub use crate::delivery::{Delivery, Meta, Payload};
+pub use crate::tail::{TailSender, channel as tail_channel};
 
-/// The transport a URL selects.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Kind {
-    /// `memory://` (private to one bus) or `memory://NAME` (shared by the buses that name it).
-    Memory { name: Option<String> },
-    #[cfg(feature = "durable")]
-    Durable {
-        path: std::path::PathBuf,
-        sync: durable::SyncMode,
-    },
-    /// `amqp://` (RabbitMQ), with tidings' own options parsed out of the query.
-    #[cfg(feature = "amqp")]
-    Amqp(amqp::Settings),
-    #[cfg(feature = "nats")]
-    Nats(nats::Config),
-}
-
-const PLANNED: [&str; 2] = ["redis", "postgres"];
-
-/// Parses a bus URL into the transport it names.
-pub(crate) fn parse_url(url: &str) -> Result<Kind, Error> {
-    let scheme = url.split_once("://").map(|(scheme, _)| scheme);
-    match scheme {
-        Some("memory") => parse_memory(url),
-        #[cfg(feature = "durable")]
-        Some("file") => durable::parse(url).map(|(path, sync)| Kind::Durable { path, sync }),
-        #[cfg(not(feature = "durable"))]
-        Some("file") => Err(Error::UnsupportedUrl {
-            url: url.to_owned(),
-            hint: "this build has no `file://` transport: enable tidings' `durable` feature"
-                .to_owned(),
-        }),
-        #[cfg(feature = "amqp")]
-        Some("amqp") => amqp::Settings::parse(url).map(Kind::Amqp),
-        #[cfg(not(feature = "amqp"))]
-        Some("amqp") => Err(Error::UnsupportedUrl {
-            url: url.to_owned(),
-            hint: "this build has no `amqp://` transport: enable tidings' `amqp` feature"
-                .to_owned(),
-        }),
-        #[cfg(feature = "nats")]
-        Some("nats") => nats::parse(url).map(Kind::Nats),
-        #[cfg(not(feature = "nats"))]
-        Some("nats") => Err(Error::UnsupportedUrl {
-            url: url.to_owned(),
-            hint: "this build has no `nats://` transport: enable tidings' `nats` feature"
-                .to_owned(),
-        }),
-        Some(scheme) if PLANNED.contains(&scheme) => Err(Error::UnsupportedUrl {
-            url: url.to_owned(),
-            hint: format!(
-                "the `{scheme}://` transport is not available yet; use `memory://` or `file://PATH` for now"
-            ),
-        }),
-        _ => Err(Error::UnsupportedUrl {
-            url: url.to_owned(),
-            hint: "expected `memory://`, `file://PATH`, `nats://` or `amqp://` (redis:// and \
-                   postgres:// as they land)"
-                .to_owned(),
-        }),
-    }
-}
-
-fn parse_memory(url: &str) -> Result<Kind, Error> {
-    let name = url.strip_prefix("memory://").expect("a memory:// URL");
-    if name.is_empty() {
-        return Ok(Kind::Memory { name: None });
-    }
-    if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-    {
-        return Err(Error::UnsupportedUrl {
-            url: url.to_owned(),
-            hint: "a memory namespace is made of letters, digits, `_`, `-` and `.`: \
-                   `memory://` for a private bus, `memory://orders` for one buses share"
-                .to_owned(),
-        });
-    }
-    Ok(Kind::Memory {
-        name: Some(name.to_owned()),
-    })
+/// The wire format brokers share: CloudEvents attributes as message headers (binary mode) and
+/// the dead letter as stored.
+pub mod wire {
+    pub use crate::wire::binary::{AMQP_PREFIX, ATTRIBUTES, NATS_PREFIX};
+    pub use crate::wire::{StoredLetter, from_millis, millis};
 }

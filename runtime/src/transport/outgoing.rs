@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 
 impl Outgoing<'_> {
     /// The event as an envelope, its payload JSON: what a broker carries in binary mode.
-    pub(crate) fn to_envelope(&self) -> Result<Envelope> {
+    pub fn to_envelope(&self) -> Result<Envelope> {
         let (data, subject) = match &self.payload {
             Payload::Shared(event) => {
                 let data = event.to_json().map_err(|source| Error::Serialize {
@@ -34,7 +34,7 @@ impl Outgoing<'_> {
 
     /// The event as a structured CloudEvents JSON document; a typed event is written in one
     /// pass, straight from the value.
-    pub(crate) fn to_cloudevent_json(&self) -> Result<Vec<u8>> {
+    pub fn to_cloudevent_json(&self) -> Result<Vec<u8>> {
         match &self.payload {
             Payload::Shared(event) => {
                 event

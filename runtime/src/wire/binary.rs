@@ -11,12 +11,12 @@ use crate::dead_letter::Envelope;
 use crate::event::EventId;
 
 /// The CloudEvents AMQP binding's header prefix.
-pub(crate) const AMQP_PREFIX: &str = "cloudEvents:";
+pub const AMQP_PREFIX: &str = "cloudEvents:";
 /// The prefix of CloudEvents attribute headers on NATS, as in CloudEvents' HTTP and Kafka
 /// bindings.
-pub(crate) const NATS_PREFIX: &str = "ce-";
+pub const NATS_PREFIX: &str = "ce-";
 
-pub(crate) const ATTRIBUTES: [&str; 10] = [
+pub const ATTRIBUTES: [&str; 10] = [
     "specversion",
     "id",
     "type",
@@ -32,7 +32,7 @@ pub(crate) const ATTRIBUTES: [&str; 10] = [
 impl Envelope {
     /// The envelope's attributes and extra headers as `(name, value)` pairs; the payload travels
     /// as the body and `datacontenttype` as the transport's content type.
-    pub(crate) fn to_binary_headers(&self, prefix: &str) -> Vec<(String, String)> {
+    pub fn to_binary_headers(&self, prefix: &str) -> Vec<(String, String)> {
         let attribute = |name: &str, value: String| (format!("{prefix}{name}"), value);
         let mut headers = vec![
             attribute("specversion", "1.0".to_owned()),
@@ -66,7 +66,7 @@ impl Envelope {
     /// Reads a message: binary mode if it has a `{prefix}id` header, else structured mode, else
     /// a bare payload of `fallback_type`. `reserved` tells transport headers (such as
     /// `Nats-Msg-Id`) from extra headers.
-    pub(crate) fn from_message<'h>(
+    pub fn from_message<'h>(
         headers: impl IntoIterator<Item = (&'h str, &'h str)>,
         prefix: &str,
         content_type: Option<&str>,

@@ -8,15 +8,15 @@ use super::{WireError, from_millis, millis};
 use crate::dead_letter::{DeadLetter, DeadLetterId, Envelope};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct StoredLetter {
-    pub(crate) subscriber: String,
-    pub(crate) group: String,
-    pub(crate) event_name: String,
-    pub(crate) error: String,
-    pub(crate) attempts: u32,
-    pub(crate) first_failed_ms: u64,
-    pub(crate) last_failed_ms: u64,
-    pub(crate) envelope: String,
+pub struct StoredLetter {
+    pub subscriber: String,
+    pub group: String,
+    pub event_name: String,
+    pub error: String,
+    pub attempts: u32,
+    pub first_failed_ms: u64,
+    pub last_failed_ms: u64,
+    pub envelope: String,
 }
 
 impl From<&DeadLetter> for StoredLetter {
@@ -36,7 +36,7 @@ impl From<&DeadLetter> for StoredLetter {
 
 impl StoredLetter {
     /// The dead letter this was, or why it cannot be read back.
-    pub(crate) fn into_dead_letter(self, id: DeadLetterId) -> Result<DeadLetter, WireError> {
+    pub fn into_dead_letter(self, id: DeadLetterId) -> Result<DeadLetter, WireError> {
         Ok(DeadLetter {
             id,
             envelope: Envelope::from_cloudevent_json(self.envelope.as_bytes())?,

@@ -14,14 +14,12 @@
 //! Brokers with message headers carry the same attributes in binary mode instead (see
 //! [`binary`]): one header per attribute, the payload as the message body.
 
-#[cfg_attr(not(any(feature = "nats", feature = "amqp")), allow(dead_code))]
 pub(crate) mod binary;
-#[cfg_attr(not(any(feature = "durable", feature = "nats")), allow(dead_code))]
 mod letter;
 mod serde_impls;
 mod time;
 
-pub(crate) use letter::StoredLetter;
+pub use letter::StoredLetter;
 
 use std::collections::BTreeMap;
 
@@ -115,8 +113,7 @@ pub(crate) fn typed_cloudevent_json<E: Event>(
 }
 
 /// Milliseconds since the Unix epoch, the precision the wire and the stores keep.
-#[cfg_attr(not(any(feature = "durable", feature = "nats")), allow(dead_code))]
-pub(crate) fn millis(time: std::time::SystemTime) -> u64 {
+pub fn millis(time: std::time::SystemTime) -> u64 {
     u64::try_from(
         time.duration_since(std::time::SystemTime::UNIX_EPOCH)
             .unwrap_or_default()
@@ -126,8 +123,7 @@ pub(crate) fn millis(time: std::time::SystemTime) -> u64 {
 }
 
 /// The inverse of [`millis`].
-#[cfg_attr(not(any(feature = "durable", feature = "nats")), allow(dead_code))]
-pub(crate) fn from_millis(millis: u64) -> std::time::SystemTime {
+pub fn from_millis(millis: u64) -> std::time::SystemTime {
     std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(millis)
 }
 

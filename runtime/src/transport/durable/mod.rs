@@ -44,29 +44,25 @@ pub(crate) struct Journal {
 }
 
 /// Parses `file://PATH[?sync=commit|batched]`.
-pub(crate) fn parse(url: &str) -> Result<(PathBuf, SyncMode)> {
-    let rest = url.strip_prefix("file://").expect("a file:// URL");
-    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+pub(crate) fn parse(url: &crate::transport::TransportUrl) -> Result<(PathBuf, SyncMode)> {
+    let path = url.address();
     if path.is_empty() {
-        return Err(Error::UnsupportedUrl {
-            url: url.to_owned(),
-            hint: "name a directory: `file://./data` or `file:///var/lib/app/events`".to_owned(),
-        });
+        return Err(
+            url.unsupported("name a directory: `file://./data` or `file:///var/lib/app/events`")
+        );
     }
     let mut sync = SyncMode::Commit;
-    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
-        sync = match pair {
-            "sync=commit" => SyncMode::Commit,
-            "sync=batched" => SyncMode::Batched {
+    for (name, value) in url.options() {
+        sync = match (name.as_str(), value.as_str()) {
+            ("sync", "commit") => SyncMode::Commit,
+            ("sync", "batched") => SyncMode::Batched {
                 window: Duration::from_millis(50),
             },
-            other => {
-                return Err(Error::UnsupportedUrl {
-                    url: url.to_owned(),
-                    hint: format!(
-                        "unknown option `{other}`; expected `sync=commit` (default) or `sync=batched`"
-                    ),
-                });
+            _ => {
+                return Err(url.unsupported(format!(
+                    "unknown option `{name}={value}`; expected `sync=commit` (default) or \
+                     `sync=batched`"
+                )));
             }
         };
     }

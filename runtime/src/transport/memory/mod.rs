@@ -60,6 +60,28 @@ pub(crate) struct LocalEngine {
     buses: Mutex<usize>,
 }
 
+/// The namespace of a `memory://` URL: `None` for a bus of its own, `Some(NAME)` for one that
+/// buses naming it share.
+pub(crate) fn parse_name(url: &crate::transport::TransportUrl) -> crate::Result<Option<&str>> {
+    let name = url.address();
+    if !url.options().is_empty() || url.user().is_some() {
+        return Err(url.unsupported("`memory://` takes no options or credentials"));
+    }
+    if name.is_empty() {
+        return Ok(None);
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        return Err(url.unsupported(
+            "a memory namespace is made of letters, digits, `_`, `-` and `.`: \
+             `memory://` for a private bus, `memory://orders` for one buses share",
+        ));
+    }
+    Ok(Some(name))
+}
+
 impl LocalEngine {
     fn new(journal: Option<Journal>, capacity: usize, registry_key: Option<String>) -> Self {
         LocalEngine {

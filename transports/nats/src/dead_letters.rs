@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use super::publish::{self, REPLAY_FOR};
 use super::{Shared, timed};
-use crate::dead_letter::{DeadLetter, DeadLetterId};
-use crate::error::{Error, Result};
-use crate::wire::StoredLetter;
+use tidings_core::transport::wire::StoredLetter;
+use tidings_core::{DeadLetter, DeadLetterId};
+use tidings_core::{Error, Result};
 
 /// The message body: the stored letter with its id.
 #[derive(Serialize, Deserialize)]
@@ -92,7 +92,7 @@ pub(crate) async fn replay(shared: &Shared, id: &DeadLetterId) -> Result<()> {
         .envelope
         .subject
         .as_deref()
-        .map(|subject| crate::Key::Str(subject).hash64());
+        .map(|subject| tidings_core::Key::Str(subject).hash64());
     let subject = shared.names.event(&letter.event_name, key_hash);
     let message_id = format!("replay-{id}");
     let extra = [(REPLAY_FOR, letter.subscriber.as_str())];

@@ -9,10 +9,10 @@ use lapin::{BasicProperties, Confirmation};
 
 use super::link::Link;
 use super::topology::short;
-use crate::dead_letter::Envelope;
-use crate::error::Result;
+use tidings_core::Envelope;
+use tidings_core::Result;
 
-pub(crate) use crate::wire::binary::AMQP_PREFIX as PREFIX;
+pub(crate) use tidings_core::transport::wire::AMQP_PREFIX as PREFIX;
 
 /// How long a publish refused by a full queue waits before it tries again.
 const FULL_QUEUE_PAUSE: Duration = Duration::from_millis(20);

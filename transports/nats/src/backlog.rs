@@ -13,7 +13,7 @@ use futures_util::TryStreamExt;
 use tokio::time::Instant;
 
 use super::{Shared, timed};
-use crate::error::Result;
+use tidings_core::Result;
 
 const FRESH: Duration = Duration::from_millis(50);
 const POLL: Duration = Duration::from_millis(10);

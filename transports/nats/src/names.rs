@@ -5,11 +5,8 @@
 //! before the name, so a consumer's filter `{ns}.events.*.{name}` matches that name exactly even
 //! though names contain dots.
 
-use std::fmt::Write;
-
-use crate::event::Fnv1a;
-pub(crate) use crate::transport::partition::PARTITIONS;
-use crate::transport::partition::partition;
+pub(crate) use tidings_core::transport::partition::PARTITIONS;
+use tidings_core::transport::partition::partition;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Names {
@@ -67,8 +64,7 @@ impl Names {
                 }
             })
             .collect();
-        let mut hash = Fnv1a(0xcbf2_9ce4_8422_2325);
-        let _ = hash.write_str(subscriber);
-        format!("{safe}-{:08x}", hash.0 as u32)
+        let hash = tidings_core::Key::Str(subscriber).hash64();
+        format!("{safe}-{:08x}", hash as u32)
     }
 }

@@ -26,9 +26,9 @@ use super::consumer::{header_text, header_u32, read_envelope};
 use super::link::Link;
 use super::publish::{Stored, properties};
 use super::topology::{partition_queue, short, work_queue};
-use crate::dead_letter::{DeadLetter, DeadLetterId};
-use crate::error::{Error, Result};
-use crate::transport::partition::partition;
+use tidings_core::transport::partition::partition;
+use tidings_core::{DeadLetter, DeadLetterId};
+use tidings_core::{Error, Result};
 
 const ID: &str = "tidings-dl-id";
 const SUBSCRIBER: &str = "tidings-dl-subscriber";
@@ -97,7 +97,7 @@ pub(crate) async fn replay(link: &Link, id: &DeadLetterId) -> Result<()> {
                 .envelope
                 .subject
                 .as_deref()
-                .map(|subject| crate::Key::Str(subject).hash64());
+                .map(|subject| tidings_core::Key::Str(subject).hash64());
             let partitioned = partition_queue(&queue, partition(key_hash));
             let mut stored = Stored::Unroutable;
             for queue in [&partitioned, &queue] {
@@ -232,7 +232,7 @@ fn letter_of(message: &Message) -> DeadLetter {
     let event_name = field(EVENT)
         .unwrap_or_else(|| field(&format!("{}type", super::publish::PREFIX)).unwrap_or_default());
     let envelope = read_envelope(message, &event_name).unwrap_or_else(|error| {
-        crate::dead_letter::Envelope::new(event_name.clone(), message.data.clone())
+        tidings_core::Envelope::new(event_name.clone(), message.data.clone())
             .with_header("tidings-read-error", error.to_string())
     });
     let id = field(ID)
@@ -259,23 +259,21 @@ fn letter_of(message: &Message) -> DeadLetter {
             time
         }
     };
-    DeadLetter {
-        id,
-        subscriber: field(SUBSCRIBER)
-            .or_else(|| routed.map(|(_, subscriber)| subscriber.to_owned()))
-            .unwrap_or_default(),
-        group: field(GROUP)
-            .or_else(|| routed.map(|(group, _)| group.to_owned()))
-            .unwrap_or_default(),
-        event_name,
-        error,
-        attempts: field(ATTEMPTS)
-            .and_then(|attempts| attempts.parse().ok())
-            .unwrap_or(0),
-        first_failed_at: now_if_broker(time(FIRST_FAILED_AT)),
-        last_failed_at: now_if_broker(time(LAST_FAILED_AT)),
-        envelope,
-    }
+    let mut letter = DeadLetter::new(id, envelope);
+    letter.subscriber = field(SUBSCRIBER)
+        .or_else(|| routed.map(|(_, subscriber)| subscriber.to_owned()))
+        .unwrap_or_default();
+    letter.group = field(GROUP)
+        .or_else(|| routed.map(|(group, _)| group.to_owned()))
+        .unwrap_or_default();
+    letter.event_name = event_name;
+    letter.error = error;
+    letter.attempts = field(ATTEMPTS)
+        .and_then(|attempts| attempts.parse().ok())
+        .unwrap_or(0);
+    letter.first_failed_at = now_if_broker(time(FIRST_FAILED_AT));
+    letter.last_failed_at = now_if_broker(time(LAST_FAILED_AT));
+    letter
 }
 
 /// When the broker dead-lettered a message, from its first `x-death` entry.

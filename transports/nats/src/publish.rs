@@ -5,10 +5,10 @@ use async_nats::HeaderMap;
 use async_nats::header::{HeaderName, HeaderValue, NATS_MESSAGE_ID};
 
 use super::{Shared, timed};
-use crate::dead_letter::Envelope;
-use crate::error::{Error, Result};
+use tidings_core::Envelope;
+use tidings_core::{Error, Result};
 
-pub(crate) use crate::wire::binary::NATS_PREFIX as PREFIX;
+pub(crate) use tidings_core::transport::wire::NATS_PREFIX as PREFIX;
 /// Marks a replayed dead letter: only this subscriber handles it, the others skip it.
 pub(crate) const REPLAY_FOR: &str = "tidings-replay-for";
 
@@ -31,7 +31,7 @@ pub(crate) fn read_envelope(
     headers: &[(&str, &str)],
     payload: &[u8],
     fallback_type: &str,
-) -> std::result::Result<Envelope, crate::WireError> {
+) -> std::result::Result<Envelope, tidings_core::WireError> {
     let content_type = headers
         .iter()
         .find(|(name, _)| *name == "content-type")

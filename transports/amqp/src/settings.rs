@@ -1,4 +1,5 @@
 //! `amqp://` URLs: lapin's own query options pass through, tidings' options are taken out.
+//! The URL is parsed by [`TransportUrl`], which also hides its password in every message.
 //!
 //! ```text
 //! amqp://guest:guest@127.0.0.1:5672/%2f?namespace=shop&timeout=10s&heartbeat=10
@@ -6,7 +7,8 @@
 
 use std::time::Duration;
 
-use crate::error::Error;
+use tidings_core::Error;
+use tidings_core::transport::TransportUrl;
 
 /// Query options lapin reads itself (see `amq-protocol-uri`).
 const LAPIN_OPTIONS: [&str; 5] = [
@@ -35,53 +37,51 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
-    pub(crate) fn parse(url: &str) -> Result<Settings, Error> {
-        let unsupported = |hint: String| Error::UnsupportedUrl {
-            url: hide_password(url),
-            hint,
-        };
-        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    pub(crate) fn parse(url: &TransportUrl) -> Result<Settings, Error> {
         let mut namespace = DEFAULT_NAMESPACE.to_owned();
         let mut timeout = DEFAULT_TIMEOUT;
         let mut passed = Vec::new();
-        for pair in query.split('&').filter(|pair| !pair.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            match name {
+        for (name, value) in url.options() {
+            match name.as_str() {
                 "namespace" => {
                     if value.is_empty()
                         || !value
                             .chars()
                             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
                     {
-                        return Err(unsupported(format!(
+                        return Err(url.unsupported(format!(
                             "`namespace={value}`: a namespace is made of letters, digits, `_`, \
                              `-` and `.`, like `namespace=shop`"
                         )));
                     }
-                    namespace = value.to_owned();
+                    namespace.clone_from(value);
                 }
                 "timeout" => {
                     timeout = humantime::parse_duration(value)
                         .ok()
                         .filter(|timeout| !timeout.is_zero())
                         .ok_or_else(|| {
-                            unsupported(format!(
+                            url.unsupported(format!(
                                 "`timeout={value}`: give how long a broker call may take, like \
                                  `timeout=10s` (the default) or `timeout=500ms`"
                             ))
                         })?;
                 }
-                _ if LAPIN_OPTIONS.contains(&name) => passed.push(pair),
+                _ if LAPIN_OPTIONS.contains(&name.as_str()) => {
+                    passed.push(format!("{name}={value}"))
+                }
                 _ => {
-                    return Err(unsupported(format!(
-                        "unknown option `{name}`; expected one of: `namespace`, `timeout`, {}",
+                    let expected = format!(
+                        "one of: `namespace`, `timeout`, {}",
                         LAPIN_OPTIONS.map(|option| format!("`{option}`")).join(", ")
-                    )));
+                    );
+                    return Err(url.unknown_option(name, &expected));
                 }
             }
         }
+        let base = url.with_credentials();
         let broker_url = if passed.is_empty() {
-            base.to_owned()
+            base
         } else {
             format!("{base}?{}", passed.join("&"))
         };
@@ -89,32 +89,17 @@ impl Settings {
         broker_url
             .parse::<lapin::uri::AMQPUri>()
             .map_err(|problem| {
-                unsupported(format!(
+                url.unsupported(format!(
                     "{problem}; expected `amqp://USER:PASSWORD@HOST:PORT/VHOST` (the vhost `/` \
                      is written `%2f`)"
                 ))
             })?;
         Ok(Settings {
             broker_url,
-            shown_url: hide_password(url),
+            shown_url: url.to_string(),
             namespace,
             timeout,
         })
-    }
-}
-
-/// `amqp://user:***@host/…`: URLs end up in logs and error messages.
-fn hide_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    match rest[..authority_end].rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{}", &rest[authority_end..]),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
     }
 }
 
@@ -122,25 +107,28 @@ fn hide_password(url: &str) -> String {
 mod tests {
     use super::*;
 
+    fn parse(url: &str) -> Result<Settings, Error> {
+        Settings::parse(&TransportUrl::parse(url)?)
+    }
+
     #[test]
     fn tidings_options_are_taken_out_and_lapin_options_pass_through() {
-        let settings = Settings::parse(
-            "amqp://guest:secret@127.0.0.1:5672/%2f?namespace=shop&heartbeat=10&timeout=2s",
-        )
-        .unwrap();
+        let settings =
+            parse("amqp://guest:secret@127.0.0.1:5672/%2f?namespace=shop&heartbeat=10&timeout=2s")
+                .unwrap();
         assert_eq!(
             settings.broker_url,
             "amqp://guest:secret@127.0.0.1:5672/%2f?heartbeat=10"
         );
         assert_eq!(
             settings.shown_url,
-            "amqp://guest:***@127.0.0.1:5672/%2f?namespace=shop&heartbeat=10&timeout=2s"
+            "amqp://***@127.0.0.1:5672/%2f?namespace=shop&heartbeat=10&timeout=2s"
         );
         assert_eq!(
             (settings.namespace.as_str(), settings.timeout),
             ("shop", Duration::from_secs(2))
         );
-        let plain = Settings::parse("amqp://127.0.0.1").unwrap();
+        let plain = parse("amqp://127.0.0.1").unwrap();
         assert_eq!(
             (plain.namespace.as_str(), plain.timeout),
             ("tidings", DEFAULT_TIMEOUT)
@@ -149,7 +137,7 @@ mod tests {
 
     #[test]
     fn bad_options_name_what_is_valid() {
-        let error = Settings::parse("amqp://u:p@h/%2f?prefetch=5").unwrap_err();
+        let error = parse("amqp://u:p@h/%2f?prefetch=5").unwrap_err();
         let text = error.to_string();
         assert!(
             text.contains("unknown option `prefetch`") && text.contains("`namespace`"),
@@ -163,7 +151,7 @@ mod tests {
             "amqp://h?heartbeat=often",
         ] {
             assert!(
-                matches!(Settings::parse(url), Err(Error::UnsupportedUrl { .. })),
+                matches!(parse(url), Err(Error::UnsupportedUrl { .. })),
                 "{url}"
             );
         }

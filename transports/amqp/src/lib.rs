@@ -15,28 +15,35 @@ mod topology;
 
 use std::sync::Arc;
 
-pub(crate) use consumer::AmqpConsumer;
+pub use consumer::AmqpConsumer;
 pub(crate) use settings::Settings;
 
 use self::link::Link;
 use self::topology::routing_key;
-use crate::dead_letter::{DeadLetter, DeadLetterId};
-use crate::error::Result;
-use crate::subscriber::Subscriber;
-use crate::transport::partition::partition;
-use crate::transport::{Capabilities, Outgoing, Transport};
+use tidings_core::Result;
+use tidings_core::Subscriber;
+use tidings_core::transport::partition::partition;
+use tidings_core::transport::{Capabilities, Connect, Outgoing, Transport, TransportUrl};
+use tidings_core::{DeadLetter, DeadLetterId};
 
-pub(crate) struct AmqpTransport {
+/// The RabbitMQ transport; `amqp://` URLs open it.
+pub struct AmqpTransport {
     link: Arc<Link>,
     /// The bus's queue capacity: what one subscriber's queue holds before publishes wait.
     capacity: usize,
 }
 
-impl AmqpTransport {
+impl std::fmt::Debug for AmqpTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AmqpTransport").finish_non_exhaustive()
+    }
+}
+
+impl Connect for AmqpTransport {
     /// Connects (or joins this process's connection to the same URL).
-    pub(crate) async fn open(settings: Settings, capacity: usize) -> Result<AmqpTransport> {
+    async fn connect(url: TransportUrl, capacity: usize) -> Result<AmqpTransport> {
         Ok(AmqpTransport {
-            link: link::open(settings).await?,
+            link: link::open(Settings::parse(&url)?).await?,
             capacity,
         })
     }
@@ -92,7 +99,7 @@ impl Transport for AmqpTransport {
         dead_letters::discard(&self.link, id).await
     }
 
-    async fn tail(&self, event_name: &str) -> Result<crate::Tail> {
+    async fn tail(&self, event_name: &str) -> Result<tidings_core::Tail> {
         tail::open(&self.link, event_name).await
     }
 

@@ -21,11 +21,11 @@ use super::names::PARTITIONS;
 use super::publish::{REPLAY_FOR, header_pairs, read_envelope};
 use super::pump::Pump;
 use super::{Shared, dead_letters, timed};
-use crate::dead_letter::Envelope;
-use crate::delivery::{Delivery, Meta, Payload};
-use crate::error::Result;
-use crate::subscriber::Subscriber;
-use crate::transport::{Consumer, Outcome};
+use tidings_core::Envelope;
+use tidings_core::Result;
+use tidings_core::Subscriber;
+use tidings_core::transport::{Consumer, Outcome};
+use tidings_core::transport::{Delivery, Meta, Payload};
 
 /// How long a message may stay unacknowledged beyond the subscriber's attempt timeout before
 /// the server gives it to another instance: what a killed instance costs its group in delay.
@@ -37,8 +37,15 @@ const ACK_MARGIN: Duration = Duration::from_secs(5);
 pub(super) type Ready = (Delivery, Acker, Instant);
 
 #[derive(Clone)]
-pub(crate) struct NatsConsumer {
+/// A subscriber's durable pull consumer (or one per partition when ordered).
+pub struct NatsConsumer {
     inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for NatsConsumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsConsumer").finish_non_exhaustive()
+    }
 }
 
 pub(super) struct Inner {
@@ -66,7 +73,7 @@ impl NatsConsumer {
     ) -> Result<Self> {
         let base = shared.names.consumer(subscriber.name());
         let event_name = subscriber.event_name();
-        let consumers: Vec<(String, String)> = if subscriber.options.ordered {
+        let consumers: Vec<(String, String)> = if subscriber.is_ordered() {
             (0..PARTITIONS)
                 .map(|p| {
                     (
@@ -84,11 +91,11 @@ impl NatsConsumer {
                 durable_name: Some(name.clone()),
                 filter_subject: filter.clone(),
                 ack_policy: AckPolicy::Explicit,
-                ack_wait: subscriber.options.timeout + ACK_MARGIN,
+                ack_wait: subscriber.attempt_timeout() + ACK_MARGIN,
                 // Unlimited: the bus dead-letters after `retries`; a server-side limit would
                 // drop events silently instead.
                 max_deliver: -1,
-                max_ack_pending: if subscriber.options.ordered { 1 } else { 0 },
+                max_ack_pending: if subscriber.is_ordered() { 1 } else { 0 },
                 // A new group starts with the events published from now on, as in memory.
                 deliver_policy: DeliverPolicy::New,
                 ..Default::default()
@@ -106,7 +113,7 @@ impl NatsConsumer {
             shared,
             name: consumers[0].0.clone(),
             consumers,
-            subscriber: Arc::clone(&subscriber.name),
+            subscriber: Arc::from(subscriber.name()),
             ready: tokio::sync::Mutex::new(receiver),
             in_hand: Mutex::default(),
             first_failed: Mutex::default(),

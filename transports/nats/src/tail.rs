@@ -4,9 +4,10 @@
 
 use super::publish::{header_pairs, read_envelope};
 use super::{Shared, timed};
-use crate::dead_letter::Envelope;
-use crate::error::Result;
-use crate::tail::{self, Tail};
+use tidings_core::Envelope;
+use tidings_core::Result;
+use tidings_core::Tail;
+use tidings_core::transport::tail_channel;
 
 pub(super) async fn open(shared: &Shared, event_name: &str) -> Result<Tail> {
     let subject = shared.names.filter(event_name);
@@ -16,7 +17,7 @@ pub(super) async fn open(shared: &Shared, event_name: &str) -> Result<Tail> {
         shared.client.subscribe(subject),
     )
     .await?;
-    let (sender, tail) = tail::channel();
+    let (sender, tail) = tail_channel();
     let event_name = event_name.to_owned();
     tokio::spawn(async move {
         let read = |message: async_nats::Message| {

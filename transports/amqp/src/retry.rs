@@ -15,8 +15,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::consumer::ConsumerState;
 use super::publish::{Stored, properties};
-use crate::delivery::Delivery;
-use crate::error::Result;
+use tidings_core::Result;
+use tidings_core::transport::Delivery;
 
 /// Delay buckets in milliseconds. The longest is below RabbitMQ's default consumer timeout
 /// (30 minutes), which an `ordered` subscriber's retry, held unacknowledged, must stay under.

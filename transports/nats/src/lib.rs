@@ -24,11 +24,12 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
 
-pub(crate) use consumer::NatsConsumer;
+pub use consumer::NatsConsumer;
 
 use self::backlog::Backlog;
 use self::names::Names;
-use crate::error::{Error, Result};
+use tidings_core::transport::{Connect, TransportUrl};
+use tidings_core::{Error, Result};
 
 /// How long any one call to the server may take before it is reported as failed.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,7 +40,9 @@ const DEFAULT_WINDOW: usize = 1024;
 /// A parsed `nats://` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Config {
+    /// The URL for messages: credentials hidden ([`TransportUrl`]'s `Display`).
     pub(crate) url: String,
+    /// What the client connects to, credentials included.
     server: String,
     namespace: String,
     max_age: Duration,
@@ -47,49 +50,48 @@ pub(crate) struct Config {
     window: usize,
 }
 
-pub(crate) fn parse(url: &str) -> Result<Config> {
-    let rest = url.strip_prefix("nats://").expect("a nats:// URL");
-    let (server, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let bad = |hint: String| Error::UnsupportedUrl {
-        url: url.to_owned(),
-        hint,
-    };
-    if server.is_empty() {
-        return Err(bad("name the server: `nats://127.0.0.1:4222`".to_owned()));
+pub(crate) fn parse(url: &TransportUrl) -> Result<Config> {
+    if url.host().is_empty() {
+        return Err(url.unsupported("name the server: `nats://127.0.0.1:4222`"));
     }
     let mut config = Config {
-        url: url.to_owned(),
-        server: format!("nats://{server}"),
+        url: url.to_string(),
+        server: url.with_credentials(),
         namespace: "tidings".to_owned(),
         max_age: Duration::from_secs(7 * 24 * 3600),
         window: DEFAULT_WINDOW,
     };
-    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
-        match pair.split_once('=') {
-            Some(("namespace", name))
-                if !name.is_empty()
-                    && name
+    for (name, value) in url.options() {
+        match name.as_str() {
+            "namespace"
+                if !value.is_empty()
+                    && value
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
             {
-                config.namespace = name.to_owned();
+                config.namespace.clone_from(value);
             }
-            Some(("max_age", age)) => {
-                config.max_age = humantime::parse_duration(age)
-                    .map_err(|e| bad(format!("`max_age={age}`: {e}; e.g. `max_age=7d`")))?;
+            "max_age" => {
+                config.max_age = humantime::parse_duration(value).map_err(|e| {
+                    url.unsupported(format!("`max_age={value}`: {e}; e.g. `max_age=7d`"))
+                })?;
             }
-            Some(("window", window)) => {
-                config.window = window
-                    .parse()
-                    .ok()
-                    .filter(|window| *window > 0)
-                    .ok_or_else(|| bad(format!("`window={window}`: expected a count above 0")))?;
+            "window" => {
+                config.window =
+                    value
+                        .parse()
+                        .ok()
+                        .filter(|window| *window > 0)
+                        .ok_or_else(|| {
+                            url.unsupported(format!("`window={value}`: expected a count above 0"))
+                        })?;
             }
             _ => {
-                return Err(bad(format!(
-                    "unknown option `{pair}`; expected `namespace=NAME` (letters, digits, `-`, \
-                     `_`), `max_age=DURATION` or `window=N`"
-                )));
+                return Err(url.unknown_option(
+                    &format!("{name}={value}"),
+                    "`namespace=NAME` (letters, digits, `-`, `_`), `max_age=DURATION` or \
+                     `window=N`",
+                ));
             }
         }
     }
@@ -109,15 +111,28 @@ pub(crate) struct Shared {
     in_flight: tokio::sync::Semaphore,
 }
 
-pub(crate) struct NatsTransport {
+/// The NATS JetStream transport; `nats://` URLs open it.
+pub struct NatsTransport {
     shared: Arc<Shared>,
     /// This bus's consumers, which `wait_idle` waits for.
     consumers: std::sync::Mutex<Vec<NatsConsumer>>,
 }
 
+impl std::fmt::Debug for NatsTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsTransport").finish_non_exhaustive()
+    }
+}
+
+impl Connect for NatsTransport {
+    async fn connect(url: TransportUrl, capacity: usize) -> Result<Self> {
+        Self::open(parse(&url)?, capacity).await
+    }
+}
+
 impl NatsTransport {
     /// Connects and declares the namespace's streams.
-    pub(crate) async fn connect(config: Config, capacity: usize) -> Result<Self> {
+    async fn open(config: Config, capacity: usize) -> Result<Self> {
         let client = timed(&config, "connect", async {
             async_nats::ConnectOptions::new()
                 .name("tidings")
@@ -184,11 +199,11 @@ pub(crate) async fn timed<T, E: std::fmt::Display>(
     }
 }
 
-impl crate::transport::Transport for NatsTransport {
+impl tidings_core::transport::Transport for NatsTransport {
     type Consumer = NatsConsumer;
 
-    fn capabilities(&self) -> crate::transport::Capabilities {
-        crate::transport::Capabilities {
+    fn capabilities(&self) -> tidings_core::transport::Capabilities {
+        tidings_core::transport::Capabilities {
             scheme: "nats://",
             ordered: true,
             max_retries: None,
@@ -198,7 +213,7 @@ impl crate::transport::Transport for NatsTransport {
 
     async fn subscribe(
         &self,
-        subscriber: &crate::subscriber::Subscriber,
+        subscriber: &tidings_core::Subscriber,
         workers: usize,
     ) -> Result<NatsConsumer> {
         let consumer = NatsConsumer::open(Arc::clone(&self.shared), subscriber, workers).await?;
@@ -209,7 +224,7 @@ impl crate::transport::Transport for NatsTransport {
         Ok(consumer)
     }
 
-    async fn publish(&self, outgoing: crate::transport::Outgoing<'_>) -> Result<()> {
+    async fn publish(&self, outgoing: tidings_core::transport::Outgoing<'_>) -> Result<()> {
         let shared = &self.shared;
         let filter = shared.names.filter(outgoing.event_name);
         shared.backlog.reserve(shared, &filter).await?;
@@ -220,12 +235,15 @@ impl crate::transport::Transport for NatsTransport {
         publish::store(shared, subject, &envelope, &envelope.id.to_string(), &[]).await
     }
 
-    async fn dead_letters(&self) -> Result<Vec<crate::DeadLetter>> {
+    async fn dead_letters(&self) -> Result<Vec<tidings_core::DeadLetter>> {
         let letters = dead_letters::all(&self.shared).await?;
         Ok(letters.into_iter().map(|(_, letter)| letter).collect())
     }
 
-    async fn dead_letter(&self, id: &crate::DeadLetterId) -> Result<Option<crate::DeadLetter>> {
+    async fn dead_letter(
+        &self,
+        id: &tidings_core::DeadLetterId,
+    ) -> Result<Option<tidings_core::DeadLetter>> {
         match dead_letters::find(&self.shared, id).await {
             Ok((_, letter)) => Ok(Some(letter)),
             Err(Error::DeadLetterNotFound(_)) => Ok(None),
@@ -233,16 +251,16 @@ impl crate::transport::Transport for NatsTransport {
         }
     }
 
-    async fn replay(&self, id: &crate::DeadLetterId) -> Result<()> {
+    async fn replay(&self, id: &tidings_core::DeadLetterId) -> Result<()> {
         dead_letters::replay(&self.shared, id).await
     }
 
-    async fn discard(&self, id: &crate::DeadLetterId) -> Result<()> {
+    async fn discard(&self, id: &tidings_core::DeadLetterId) -> Result<()> {
         let (sequence, _) = dead_letters::find(&self.shared, id).await?;
         dead_letters::remove(&self.shared, sequence).await
     }
 
-    async fn tail(&self, event_name: &str) -> Result<crate::Tail> {
+    async fn tail(&self, event_name: &str) -> Result<tidings_core::Tail> {
         tail::open(&self.shared, event_name).await
     }
 

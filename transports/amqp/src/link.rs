@@ -12,7 +12,7 @@ use lapin::{Channel, Connection, ConnectionProperties};
 
 use super::Settings;
 use super::consumer::ConsumerState;
-use crate::error::{Error, Result};
+use tidings_core::{Error, Result};
 
 /// How often the watchdog looks at the connection, and tries to connect again once it is lost.
 const WATCH_EVERY: Duration = Duration::from_millis(250);

@@ -8,10 +8,11 @@ use lapin::types::FieldTable;
 use super::consumer::read_envelope;
 use super::link::Link;
 use super::topology::{routing_key, short};
-use crate::dead_letter::Envelope;
-use crate::error::Result;
-use crate::tail::{self, Tail};
-use crate::transport::partition::PARTITIONS;
+use tidings_core::Envelope;
+use tidings_core::Result;
+use tidings_core::Tail;
+use tidings_core::transport::partition::PARTITIONS;
+use tidings_core::transport::tail_channel;
 
 pub(super) async fn open(link: &Link, event_name: &str) -> Result<Tail> {
     let exchange = link.event_exchange(event_name).await?;
@@ -38,7 +39,7 @@ pub(super) async fn open(link: &Link, event_name: &str) -> Result<Tail> {
         FieldTable::default(),
     );
     let mut messages = link.call("consume the tail queue", consume).await?;
-    let (sender, tail) = tail::channel();
+    let (sender, tail) = tail_channel();
     let event_name = event_name.to_owned();
     tokio::spawn(async move {
         let read = |message: lapin::Result<lapin::message::Delivery>| {

@@ -8,7 +8,7 @@
 //! | dead letters | `ns/dead-letters` (exchange and queue) | quorum queue, read by get-all-and-requeue |
 //! | retry delays | `ns/delay/{ms}ms` (exchange and queue) | quorum queue with a message TTL, dead-lettering back |
 //!
-//! The partition is the key's ([`crate::transport::partition`]), the same as on NATS.
+//! The partition is the key's ([`tidings_core::transport::partition`]), the same as on NATS.
 //! `/` never occurs in event, group or subscriber names, so tidings' own names cannot collide
 //! with a subscriber's queue.
 
@@ -17,8 +17,8 @@ use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{Channel, ExchangeKind};
 
 use super::link::Link;
-use crate::error::{Error, Result};
-use crate::transport::partition::PARTITIONS;
+use tidings_core::transport::partition::PARTITIONS;
+use tidings_core::{Error, Result};
 
 /// Deliveries a subscriber's queue allows before the broker gives up on a message that no
 /// consumer ever settles (a handler crashing its process every time): a safety net, far above

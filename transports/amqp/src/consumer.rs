@@ -29,20 +29,27 @@ use super::link::Link;
 use super::publish::PREFIX;
 use super::retry::{ATTEMPT, FIRST_FAILED_AT};
 use super::topology::{WorkQueue, partition_queue, short, work_queue};
-use crate::dead_letter::Envelope;
-use crate::delivery::{Delivery, Meta, Payload};
-use crate::error::Result;
-use crate::event::EventId;
-use crate::subscriber::Subscriber;
-use crate::transport::partition::PARTITIONS;
-use crate::transport::{Consumer, Outcome};
-use crate::wire::WireError;
+use tidings_core::Envelope;
+use tidings_core::EventId;
+use tidings_core::Result;
+use tidings_core::Subscriber;
+use tidings_core::WireError;
+use tidings_core::transport::partition::PARTITIONS;
+use tidings_core::transport::{Consumer, Outcome};
+use tidings_core::transport::{Delivery, Meta, Payload};
 
 /// How often a consumer refreshes its queue's message count for `stats()`.
 const COUNT_EVERY: Duration = Duration::from_millis(200);
 
 #[derive(Clone)]
-pub(crate) struct AmqpConsumer(pub(crate) Arc<ConsumerState>);
+/// A subscriber's consumer on its RabbitMQ queue (or partition queues).
+pub struct AmqpConsumer(pub(crate) Arc<ConsumerState>);
+
+impl std::fmt::Debug for AmqpConsumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AmqpConsumer").finish_non_exhaustive()
+    }
+}
 
 pub(crate) struct ConsumerState {
     pub(crate) link: Arc<Link>,
@@ -85,7 +92,7 @@ impl AmqpConsumer {
         workers: usize,
         capacity: usize,
     ) -> Result<AmqpConsumer> {
-        let ordered = subscriber.options.ordered;
+        let ordered = subscriber.is_ordered();
         let base = work_queue(
             &link.settings.namespace,
             subscriber.group_name(),

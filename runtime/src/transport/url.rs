@@ -1,0 +1,216 @@
+//! [`TransportUrl`]: the one parser of bus URLs, for every transport and the topology, and the
+//! one place that hides a URL's credentials.
+
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+/// Option names whose values are secrets, shown as `***` like a password.
+const SECRET_OPTIONS: [&str; 5] = ["password", "token", "secret", "key", "auth"];
+
+/// A bus URL, `scheme://[user[:password]@]host[/path][?name=value&…]`, taken apart.
+///
+/// Its `Display` and `Debug` hide the credentials (`scheme://***@host/path`) and the values of
+/// options named like secrets, so it can go into any error, log line or table; only
+/// [`TransportUrl::with_credentials`] gives the URL a client connects with.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TransportUrl {
+    scheme: String,
+    /// `user[:password]`, if any.
+    userinfo: Option<String>,
+    /// What follows the credentials, up to the query: `host:port/path`, a name, or a path.
+    address: String,
+    options: Vec<(String, String)>,
+}
+
+impl TransportUrl {
+    /// Parses `url`; an error names the URL redacted.
+    pub fn parse(url: &str) -> Result<Self> {
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return Err(Error::UnsupportedUrl {
+                url: redact_unparsed(url),
+                hint: "a bus URL starts with its scheme: `memory://`, `file://PATH`, \
+                       `nats://HOST:PORT`, `amqp://HOST:PORT`"
+                    .to_owned(),
+            });
+        };
+        let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
+        let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
+        // Credentials come before the host; an `@` after the first `/` is part of a path.
+        let authority_end = location.find('/').unwrap_or(location.len());
+        let (userinfo, address) = match location[..authority_end].rfind('@') {
+            Some(at) if scheme != "file" => (
+                Some(location[..at].to_owned()),
+                location[at + 1..].to_owned(),
+            ),
+            _ => (None, location.to_owned()),
+        };
+        let options = query
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| match pair.split_once('=') {
+                Some((name, value)) => (name.to_owned(), value.to_owned()),
+                None => (pair.to_owned(), String::new()),
+            })
+            .collect();
+        Ok(TransportUrl {
+            scheme: scheme.to_owned(),
+            userinfo,
+            address,
+            options,
+        })
+    }
+
+    /// `nats` for `nats://…`.
+    pub fn scheme(&self) -> &str {
+        &self.scheme
+    }
+
+    /// Everything between the credentials and the query: `127.0.0.1:5672/%2f`, a memory
+    /// namespace, a file path.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The address up to its path: `127.0.0.1:5672`.
+    pub fn host(&self) -> &str {
+        self.address.split('/').next().unwrap_or_default()
+    }
+
+    /// The address from its first `/` on (`/%2f`), or empty.
+    pub fn path(&self) -> &str {
+        self.address
+            .find('/')
+            .map_or("", |start| &self.address[start..])
+    }
+
+    /// The user name, if the URL has credentials.
+    pub fn user(&self) -> Option<&str> {
+        let userinfo = self.userinfo.as_deref()?;
+        Some(userinfo.split_once(':').map_or(userinfo, |(user, _)| user))
+    }
+
+    /// The password, if the URL has one.
+    pub fn password(&self) -> Option<&str> {
+        let (_, password) = self.userinfo.as_deref()?.split_once(':')?;
+        Some(password)
+    }
+
+    /// The query's `name=value` options, in order.
+    pub fn options(&self) -> &[(String, String)] {
+        &self.options
+    }
+
+    /// The value of option `name`, the last one if it is given twice.
+    pub fn option(&self, name: &str) -> Option<&str> {
+        self.options
+            .iter()
+            .rev()
+            .find(|(option, _)| option == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// `scheme://[userinfo@]address`, credentials included and options left out: what a client
+    /// library connects with. Never print it.
+    pub fn with_credentials(&self) -> String {
+        match &self.userinfo {
+            Some(userinfo) => format!("{}://{userinfo}@{}", self.scheme, self.address),
+            None => format!("{}://{}", self.scheme, self.address),
+        }
+    }
+
+    /// `scheme://address`: no credentials, no options; what a topology or an AsyncAPI
+    /// document shows.
+    pub fn without_credentials_or_options(&self) -> String {
+        format!("{}://{}", self.scheme, self.address)
+    }
+
+    /// The error for a URL this transport cannot use, naming the URL redacted.
+    pub fn unsupported(&self, hint: impl Into<String>) -> Error {
+        Error::UnsupportedUrl {
+            url: self.to_string(),
+            hint: hint.into(),
+        }
+    }
+
+    /// The error for the option `name=value` this transport does not know; `expected` lists
+    /// the ones it does.
+    pub fn unknown_option(&self, name: &str, expected: &str) -> Error {
+        self.unsupported(format!("unknown option `{name}`; expected {expected}"))
+    }
+}
+
+impl fmt::Display for TransportUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://", self.scheme)?;
+        if self.userinfo.is_some() {
+            f.write_str("***@")?;
+        }
+        f.write_str(&self.address)?;
+        for (index, (name, value)) in self.options.iter().enumerate() {
+            let separator = if index == 0 { '?' } else { '&' };
+            let secret = SECRET_OPTIONS
+                .iter()
+                .any(|secret| name.to_ascii_lowercase().contains(secret));
+            let value = if secret { "***" } else { value.as_str() };
+            write!(f, "{separator}{name}={value}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for TransportUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TransportUrl({self})")
+    }
+}
+
+/// A string that is not a URL, shown without anything that looks like credentials.
+fn redact_unparsed(text: &str) -> String {
+    match text.rsplit_once('@') {
+        Some((_, host)) => format!("***@{host}"),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_never_show_in_display_or_debug() {
+        for url in [
+            "amqp://guest:s3cret@10.0.0.7:5672/%2f?namespace=x",
+            "nats://s3cret@127.0.0.1:4222",
+            "nats://user:s3cret@127.0.0.1:4222?token=s3cret",
+            "redis://:s3cret@127.0.0.1:6379/0",
+            "postgres://app:s3cret@db/app?password=s3cret",
+        ] {
+            let parsed = TransportUrl::parse(url).unwrap();
+            for shown in [parsed.to_string(), format!("{parsed:?}")] {
+                assert!(!shown.contains("s3cret"), "{shown}");
+                assert!(shown.contains("***"), "{shown}");
+            }
+            assert!(!parsed.without_credentials_or_options().contains("s3cret"));
+            assert!(!parsed.unsupported("x").to_string().contains("s3cret"));
+        }
+        let error = TransportUrl::parse("guest:s3cret@nowhere").unwrap_err();
+        assert!(!error.to_string().contains("s3cret"), "{error}");
+    }
+
+    #[test]
+    fn parts() {
+        let url = TransportUrl::parse("amqp://guest:pw@host:5672/%2f?namespace=a&x=1#f").unwrap();
+        assert_eq!(url.scheme(), "amqp");
+        assert_eq!((url.user(), url.password()), (Some("guest"), Some("pw")));
+        assert_eq!((url.host(), url.path()), ("host:5672", "/%2f"));
+        assert_eq!(url.option("namespace"), Some("a"));
+        assert_eq!(url.options().len(), 2);
+        assert_eq!(url.with_credentials(), "amqp://guest:pw@host:5672/%2f");
+        assert_eq!(url.to_string(), "amqp://***@host:5672/%2f?namespace=a&x=1");
+        let file = TransportUrl::parse("file://./data@v1?sync=batched").unwrap();
+        assert_eq!((file.address(), file.user()), ("./data@v1", None));
+        let memory = TransportUrl::parse("memory://").unwrap();
+        assert_eq!(memory.address(), "");
+    }
+}
