@@ -67,10 +67,13 @@ pub enum Error {
     /// A message broker could not be reached, refused an operation, or did not answer in time.
     #[error("the broker at `{url}` {problem}")]
     Broker {
-        /// The broker URL, password hidden.
+        /// The broker URL, credentials hidden.
         url: String,
         /// What went wrong, and what to do about it.
         problem: String,
+        /// The client library's error, if one caused it.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
 
     /// An envelope given to `publish_envelope` has a `traceparent` that is not W3C's.
@@ -196,5 +199,33 @@ impl IntoHandlerResult for () {
 impl<E: Into<HandlerError>> IntoHandlerResult for Result<(), E> {
     fn into_handler_result(self) -> Result<(), HandlerError> {
         self.map_err(Into::into)
+    }
+}
+
+impl Error {
+    /// [`Error::Broker`] for the broker at `url` (give a [`TransportUrl`] or a string already
+    /// redacted: it is shown as it displays), with no underlying error.
+    ///
+    /// [`TransportUrl`]: crate::transport::TransportUrl
+    pub fn broker(url: impl std::fmt::Display, problem: impl Into<String>) -> Error {
+        Error::Broker {
+            url: url.to_string(),
+            problem: problem.into(),
+            source: None,
+        }
+    }
+
+    /// The same error, caused by `cause` (kept as its [`source`](std::error::Error::source)),
+    /// when it is an [`Error::Broker`]; any other error is returned as it is.
+    #[must_use]
+    pub fn caused_by(self, cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Error {
+        match self {
+            Error::Broker { url, problem, .. } => Error::Broker {
+                url,
+                problem,
+                source: Some(cause.into()),
+            },
+            other => other,
+        }
     }
 }

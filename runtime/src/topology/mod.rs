@@ -246,7 +246,7 @@ impl Topology {
         });
         Topology {
             source: source.to_owned(),
-            transport: url::scheme(url).to_owned(),
+            transport: url::scheme(url),
             url: url::redact(url),
             groups: groups(&subscribers),
             events,

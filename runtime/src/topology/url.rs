@@ -1,41 +1,29 @@
-//! The bus URL as a topology shows it: without the password or user (which must not end up in
-//! a printed table or a published AsyncAPI document), query options or fragment.
+//! The bus URL as a topology shows it, read by the one URL parser ([`TransportUrl`]): without
+//! credentials (which must not end up in a printed table or a published AsyncAPI document),
+//! query options or fragment.
+
+use crate::transport::TransportUrl;
 
 /// `nats` for `nats://…`.
-pub(super) fn scheme(url: &str) -> &str {
-    url.split_once("://").map_or(url, |(scheme, _)| scheme)
+pub(super) fn scheme(url: &str) -> String {
+    TransportUrl::parse(url).map_or_else(|_| String::new(), |url| url.scheme().to_owned())
 }
 
 /// `amqp://guest:guest@host:5672/%2f?timeout=5s` → `amqp://host:5672/%2f`.
 pub(super) fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return String::new();
-    };
-    let rest = rest.split(['?', '#']).next().unwrap_or_default();
-    let (host, path) = split_authority(scheme, rest);
-    format!("{scheme}://{host}{path}")
+    TransportUrl::parse(url)
+        .map(|url| url.without_credentials_or_options())
+        .unwrap_or_default()
 }
 
 /// The broker's address (`host:port`) and path of a redacted broker URL; `None` for the
 /// in-process transports, which no other program connects to.
-pub(super) fn server(url: &str) -> Option<(&str, &str)> {
-    let (scheme, rest) = url.split_once("://")?;
-    if matches!(scheme, "memory" | "file") {
+pub(super) fn server(url: &str) -> Option<(String, String)> {
+    let url = TransportUrl::parse(url).ok()?;
+    if matches!(url.scheme(), "memory" | "file") {
         return None;
     }
-    Some(split_authority(scheme, rest))
-}
-
-/// `user:pass@host:port/path` → (`host:port`, `/path`). A `file://` path is all path.
-fn split_authority<'a>(scheme: &str, rest: &'a str) -> (&'a str, &'a str) {
-    if scheme == "file" {
-        return ("", rest);
-    }
-    let (authority, path) = rest.find('/').map_or((rest, ""), |at| rest.split_at(at));
-    let host = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    (host, path)
+    Some((url.host().to_owned(), url.path().to_owned()))
 }
 
 #[cfg(test)]
@@ -61,11 +49,11 @@ mod tests {
     fn only_brokers_are_servers() {
         assert_eq!(
             server("amqp://127.0.0.1:5672/%2f"),
-            Some(("127.0.0.1:5672", "/%2f"))
+            Some(("127.0.0.1:5672".to_owned(), "/%2f".to_owned()))
         );
         assert_eq!(
             server("nats://127.0.0.1:4222"),
-            Some(("127.0.0.1:4222", ""))
+            Some(("127.0.0.1:4222".to_owned(), String::new()))
         );
         assert_eq!(server("file://./data"), None);
         assert_eq!(server("memory://"), None);

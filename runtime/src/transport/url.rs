@@ -133,8 +133,8 @@ impl TransportUrl {
         }
     }
 
-    /// The error for the option `name=value` this transport does not know; `expected` lists
-    /// the ones it does.
+    /// The error for an option named `name` this transport does not know; `expected` lists the
+    /// ones it does. The value is not shown: it may be a secret.
     pub fn unknown_option(&self, name: &str, expected: &str) -> Error {
         self.unsupported(format!("unknown option `{name}`; expected {expected}"))
     }

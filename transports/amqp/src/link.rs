@@ -209,23 +209,19 @@ async fn dial(settings: &Settings) -> Result<Connection> {
     let connection = match tokio::time::timeout(settings.timeout, connect).await {
         Ok(Ok(connection)) => connection,
         Ok(Err(error)) => {
-            return Err(Error::Broker {
-                url: settings.shown_url.clone(),
-                problem: format!(
-                    "refused the connection: {error}; check credentials and vhost, or \
-                         start RabbitMQ with `rabbitmq-server -detached`"
-                ),
-            });
+            let problem = format!(
+                "refused the connection: {error}; check credentials and vhost, or start \
+                 RabbitMQ with `rabbitmq-server -detached`"
+            );
+            return Err(Error::broker(&settings.shown_url, problem).caused_by(error));
         }
         Err(_) => {
-            return Err(Error::Broker {
-                url: settings.shown_url.clone(),
-                problem: format!(
-                    "did not accept a connection within {}; is RabbitMQ running there? \
-                         Start it with `rabbitmq-server -detached`",
-                    humantime::format_duration(settings.timeout)
-                ),
-            });
+            let problem = format!(
+                "did not accept a connection within {}; is RabbitMQ running there? Start it \
+                 with `rabbitmq-server -detached`",
+                humantime::format_duration(settings.timeout)
+            );
+            return Err(Error::broker(&settings.shown_url, problem));
         }
     };
     Ok(connection)
@@ -241,7 +237,9 @@ impl Link {
     ) -> Result<T> {
         match tokio::time::timeout(self.settings.timeout, call).await {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(self.error(format!("refused to {what}: {error}"))),
+            Ok(Err(error)) => Err(self
+                .error(format!("refused to {what}: {error}"))
+                .caused_by(error)),
             Err(_) => Err(self.timed_out(what)),
         }
     }
@@ -255,10 +253,7 @@ impl Link {
     }
 
     pub(crate) fn error(&self, problem: String) -> Error {
-        Error::Broker {
-            url: self.settings.shown_url.clone(),
-            problem,
-        }
+        Error::broker(&self.settings.shown_url, problem)
     }
 
     /// The channel for declares and counts.
@@ -322,12 +317,12 @@ impl Link {
 /// Fails at once, saying so, when nothing listens at the broker's address: lapin would keep
 /// trying to connect in the background long after `build()` gave up on it.
 async fn probe(settings: &Settings) -> Result<()> {
-    let unreachable = |problem: String| Error::Broker {
-        url: settings.shown_url.clone(),
-        problem: format!(
+    let unreachable = |problem: String| {
+        let problem = format!(
             "cannot be reached: {problem}; is RabbitMQ running there? Start it with \
              `rabbitmq-server -detached`, or check host and port"
-        ),
+        );
+        Error::broker(&settings.shown_url, problem)
     };
     let uri: lapin::uri::AMQPUri = settings
         .broker_url
@@ -336,7 +331,7 @@ async fn probe(settings: &Settings) -> Result<()> {
     let address = (uri.authority.host.as_str(), uri.authority.port);
     match tokio::time::timeout(settings.timeout, tokio::net::TcpStream::connect(address)).await {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(error)) => Err(unreachable(error.to_string())),
+        Ok(Err(error)) => Err(unreachable(error.to_string()).caused_by(error)),
         Err(_) => Err(unreachable(format!(
             "no answer within {}",
             humantime::format_duration(settings.timeout)

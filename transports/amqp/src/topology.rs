@@ -244,19 +244,22 @@ impl Link {
         let declare =
             channel.queue_declare(short(name)?, QueueDeclareOptions::durable(), arguments);
         match self.call(&format!("declare queue `{name}`"), declare).await {
-            Err(Error::Broker { url, problem }) if problem.contains("PRECONDITION_FAILED") => {
-                Err(Error::Broker {
-                    url,
-                    problem: format!(
-                        "{problem}: the queue exists with other arguments; {}",
-                        if hint.is_empty() {
-                            "it was declared by another version of tidings: delete it"
-                        } else {
-                            hint
-                        }
-                    ),
-                })
-            }
+            Err(Error::Broker {
+                url,
+                problem,
+                source,
+            }) if problem.contains("PRECONDITION_FAILED") => Err(Error::Broker {
+                url,
+                source,
+                problem: format!(
+                    "{problem}: the queue exists with other arguments; {}",
+                    if hint.is_empty() {
+                        "it was declared by another version of tidings: delete it"
+                    } else {
+                        hint
+                    }
+                ),
+            }),
             other => other.map(drop),
         }
     }
@@ -273,15 +276,18 @@ impl Link {
             .call(&format!("declare exchange `{name}`"), declare)
             .await
         {
-            Err(Error::Broker { url, problem }) if problem.contains("PRECONDITION_FAILED") => {
-                Err(Error::Broker {
-                    url,
-                    problem: format!(
-                        "{problem}: the exchange exists with another kind; it was declared by \
+            Err(Error::Broker {
+                url,
+                problem,
+                source,
+            }) if problem.contains("PRECONDITION_FAILED") => Err(Error::Broker {
+                url,
+                source,
+                problem: format!(
+                    "{problem}: the exchange exists with another kind; it was declared by \
                          another version of tidings: delete it"
-                    ),
-                })
-            }
+                ),
+            }),
             other => other,
         }
     }

@@ -111,8 +111,8 @@ pub(crate) async fn remove(shared: &Shared, sequence: u64) -> Result<()> {
 }
 
 fn failed(shared: &Shared, message: String) -> Error {
-    Error::Broker {
-        url: shared.config.url.clone(),
-        problem: format!("failed to read the dead letters: {message}"),
-    }
+    Error::broker(
+        &shared.config.url,
+        format!("failed to read the dead letters: {message}"),
+    )
 }

@@ -42,8 +42,10 @@ const DEFAULT_WINDOW: usize = 1024;
 pub(crate) struct Config {
     /// The URL for messages: credentials hidden ([`TransportUrl`]'s `Display`).
     pub(crate) url: String,
-    /// What the client connects to, credentials included.
+    /// What the client connects to, without credentials: async-nats logs the server address
+    /// it tries (at debug level), so credentials travel in the connect options instead.
     server: String,
+    credentials: Option<Credentials>,
     namespace: String,
     max_age: Duration,
     /// Publishes sent and not yet acknowledged by the stream, at most.
@@ -56,7 +58,15 @@ pub(crate) fn parse(url: &TransportUrl) -> Result<Config> {
     }
     let mut config = Config {
         url: url.to_string(),
-        server: url.with_credentials(),
+        server: url.without_credentials_or_options(),
+        credentials: match (url.user(), url.password()) {
+            (Some(user), Some(password)) => Some(Credentials::UserAndPassword(
+                user.to_owned(),
+                password.to_owned(),
+            )),
+            (Some(token), None) => Some(Credentials::Token(token.to_owned())),
+            _ => None,
+        },
         namespace: "tidings".to_owned(),
         max_age: Duration::from_secs(7 * 24 * 3600),
         window: DEFAULT_WINDOW,
@@ -88,7 +98,7 @@ pub(crate) fn parse(url: &TransportUrl) -> Result<Config> {
             }
             _ => {
                 return Err(url.unknown_option(
-                    &format!("{name}={value}"),
+                    name,
                     "`namespace=NAME` (letters, digits, `-`, `_`), `max_age=DURATION` or \
                      `window=N`",
                 ));
@@ -96,6 +106,19 @@ pub(crate) fn parse(url: &TransportUrl) -> Result<Config> {
         }
     }
     Ok(config)
+}
+
+/// `nats://USER:PASSWORD@…` or `nats://TOKEN@…`.
+#[derive(Clone, PartialEq, Eq)]
+enum Credentials {
+    UserAndPassword(String, String),
+    Token(String),
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Credentials(***)")
+    }
 }
 
 /// What every consumer and publish of one bus shares.
@@ -134,7 +157,14 @@ impl NatsTransport {
     /// Connects and declares the namespace's streams.
     async fn open(config: Config, capacity: usize) -> Result<Self> {
         let client = timed(&config, "connect", async {
-            async_nats::ConnectOptions::new()
+            let options = match config.credentials.clone() {
+                Some(Credentials::UserAndPassword(user, password)) => {
+                    async_nats::ConnectOptions::with_user_and_password(user, password)
+                }
+                Some(Credentials::Token(token)) => async_nats::ConnectOptions::with_token(token),
+                None => async_nats::ConnectOptions::new(),
+            };
+            options
                 .name("tidings")
                 .connection_timeout(Duration::from_secs(5))
                 .connect(&config.server)
@@ -181,20 +211,23 @@ impl NatsTransport {
 }
 
 /// Runs one call to the server under [`CALL_TIMEOUT`], turning its failure into a clear error.
-pub(crate) async fn timed<T, E: std::fmt::Display>(
+pub(crate) async fn timed<T, E>(
     config: &Config,
     action: &'static str,
     call: impl Future<Output = std::result::Result<T, E>>,
-) -> Result<T> {
-    let failed = |message: String| Error::Broker {
-        url: config.url.clone(),
-        problem: format!(
+) -> Result<T>
+where
+    E: Into<Box<dyn std::error::Error + Send + Sync>> + std::fmt::Display,
+{
+    let failed = |message: String| {
+        let problem = format!(
             "failed to {action}: {message}; check that it is running and reachable from here"
-        ),
+        );
+        Error::broker(&config.url, problem)
     };
     match tokio::time::timeout(CALL_TIMEOUT, call).await {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) => Err(failed(error.to_string())),
+        Ok(Err(error)) => Err(failed(error.to_string()).caused_by(error)),
         Err(_) => Err(failed(format!("no answer within {CALL_TIMEOUT:?}"))),
     }
 }

@@ -65,13 +65,11 @@ pub(crate) async fn store(
     for (name, value) in pairs {
         let (Ok(name), Ok(value)) = (name.parse::<HeaderName>(), value.parse::<HeaderValue>())
         else {
-            return Err(Error::Broker {
-                url: shared.config.url.clone(),
-                problem: format!(
-                    "header `{name}: {value}` cannot travel on NATS: names must be printable \
-                     ASCII without `:`, values without line breaks"
-                ),
-            });
+            let problem = format!(
+                "header `{name}: {value}` cannot travel on NATS: names must be printable ASCII \
+                 without `:`, values without line breaks"
+            );
+            return Err(Error::broker(&shared.config.url, problem));
         };
         headers.insert(name, value);
     }
