@@ -233,7 +233,44 @@ pub struct Delivery {
     pub payload: Payload,
     /// 1 on the first try.
     pub attempt: u32,
+    /// When the first attempt failed, if one did.
     pub first_failed_at: Option<SystemTime>,
-    /// The event's place in the durable journal; 0 when there is none (memory).
+    /// The event's place in the durable journal; 0 when there is none (memory, brokers).
     pub seq: u64,
+}
+
+impl Delivery {
+    /// A delivery of an event that arrived as a broker message, as attempt `attempt`.
+    ///
+    /// `envelope` is what the transport read from the message (headers and body, e.g. with
+    /// [`Envelope::from_message`]). When it could not be read, the delivery still reaches a
+    /// worker, as an unreadable payload of `event_name` whose handling fails with the read
+    /// error: the message is dead-lettered with why, and never blocks the queue or kills a
+    /// consumer.
+    pub fn received(
+        envelope: Result<Envelope, crate::WireError>,
+        body: &[u8],
+        event_name: &str,
+        attempt: u32,
+        first_failed_at: Option<SystemTime>,
+    ) -> Delivery {
+        let (meta, payload) = match envelope {
+            Ok(envelope) => Meta::from_envelope(envelope),
+            Err(error) => {
+                let (meta, _) = Meta::from_envelope(Envelope::new(event_name, Vec::new()));
+                let payload = Payload::Unreadable {
+                    reason: error.to_string().into(),
+                    bytes: body.into(),
+                };
+                (meta, payload)
+            }
+        };
+        Delivery {
+            meta,
+            payload,
+            attempt,
+            first_failed_at,
+            seq: 0,
+        }
+    }
 }

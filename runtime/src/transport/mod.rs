@@ -3,8 +3,8 @@
 //!
 //! | transport | URL | crate | feature of `tidings` |
 //! |---|---|---|---|
-//! | memory | `memory://` (default) | this one | `memory` (default) |
-//! | local durable | `file://PATH` | this one | `durable` (default) |
+//! | memory | `memory://` (default) | `tidings-core` | always there |
+//! | local durable | `file://PATH` | `tidings-core` | `durable` (default) |
 //! | NATS JetStream | `nats://` | `tidings-nats` | `nats` |
 //! | RabbitMQ | `amqp://` | `tidings-amqp` | `amqp` |
 //!
@@ -44,6 +44,7 @@ pub(crate) mod durable;
 #[path = "durable_disabled.rs"]
 pub(crate) mod durable;
 mod dynamic;
+mod inbox;
 pub(crate) mod memory;
 mod outgoing;
 pub mod partition;
@@ -53,6 +54,7 @@ mod url;
 pub(crate) use any::{AnyConsumer, AnyTransport};
 pub use contract::{Capabilities, Consumer, Outcome, Outgoing, Transport};
 pub use dynamic::Connect;
+pub use inbox::{Inbox, InboxClosed, InboxSender, inbox};
 pub use scheme::Scheme;
 pub(crate) use scheme::open;
 pub use url::TransportUrl;

@@ -102,9 +102,15 @@ pub(crate) async fn open(url: Option<&str>, capacity: usize) -> Result<AnyTransp
             "this build has no `file://` transport: enable tidings' `durable` feature",
         )),
         scheme => {
-            let registered = inventory::iter::<Scheme>.into_iter();
-            let mut known = registered.filter(|entry| entry.name == scheme);
-            match known.next().map(|entry| &entry.linked) {
+            let known: Vec<&Scheme> = inventory::iter::<Scheme>
+                .into_iter()
+                .filter(|entry| entry.name == scheme)
+                .collect();
+            // A transport crate may register a scheme the facade lists without its feature.
+            let linked = known
+                .iter()
+                .find(|entry| matches!(entry.linked, Linked::Yes(_)));
+            match linked.or(known.first()).map(|entry| &entry.linked) {
                 Some(Linked::Yes(open)) => Ok(AnyTransport::Linked(open(parsed, capacity).await?)),
                 Some(Linked::No { feature }) => Err(parsed.unsupported(format!(
                     "this build has no `{scheme}://` transport: enable tidings' `{feature}` feature"
@@ -121,12 +127,14 @@ fn local(engine: Arc<memory::LocalEngine>) -> AnyTransport {
 
 /// Every scheme this build knows, for an error about one it does not.
 fn expected() -> String {
+    let mut registered: Vec<&Scheme> = inventory::iter::<Scheme>.into_iter().collect();
+    // Registration order is the linker's: sort, so the message is the same on every build.
+    registered.sort_by_key(|entry| entry.name);
+    registered.dedup_by_key(|entry| entry.name);
     let mut schemes = vec!["`memory://`".to_owned(), "`file://PATH`".to_owned()];
-    for entry in inventory::iter::<Scheme> {
-        schemes.push(match entry.linked {
-            Linked::Yes(_) => format!("`{}://`", entry.name),
-            Linked::No { feature } => format!("`{}://` (feature `{feature}`)", entry.name),
-        });
-    }
+    schemes.extend(registered.iter().map(|entry| match entry.linked {
+        Linked::Yes(_) => format!("`{}://`", entry.name),
+        Linked::No { feature } => format!("`{}://` (feature `{feature}`)", entry.name),
+    }));
     schemes.join(", ")
 }
