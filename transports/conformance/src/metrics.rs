@@ -7,9 +7,9 @@ use std::time::Duration;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshot};
 use metrics_util::{CompositeKey, MetricKind};
 use tidings::{Backoff, Context, HandlerError, Subscriber, metrics as names};
-use tidings_tests::{Ping, Pong};
+use crate::{Ping, Pong};
 
-use super::Backend;
+use crate::Backend;
 
 /// Every metric the recorder holds, as `(kind, name, sorted labels) → value`.
 struct Recorded(Vec<(CompositeKey, DebugValue)>);
@@ -63,7 +63,7 @@ impl Recorded {
     }
 }
 
-pub(crate) async fn metrics_count_publishes_outcomes_attempts_and_sample_gauges(
+pub async fn metrics_count_publishes_outcomes_attempts_and_sample_gauges(
     backend: &dyn Backend,
 ) {
     // Of six pings, seq 0 and 3 fail for good, 1 and 4 fail once and then succeed, 2 and 5
@@ -82,7 +82,7 @@ pub(crate) async fn metrics_count_publishes_outcomes_attempts_and_sample_gauges(
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
     let bus = {
-        let _scope = metrics::set_default_local_recorder(&recorder);
+        let _scope = ::metrics::set_default_local_recorder(&recorder);
         backend
             .bus_with([
                 Subscriber::new("metered_relay", relay)

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use super::Backend;
+use crate::Backend;
 use tidings::{Context, EventId, Subscriber};
-use tidings_tests::{Log, Ping, Pong};
+use crate::{Log, Ping, Pong};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Seen {
@@ -21,7 +21,7 @@ fn seen(ctx: &Context) -> Seen {
     }
 }
 
-pub(crate) async fn context_publish_carries_correlation_and_causation_forward(
+pub async fn context_publish_carries_correlation_and_causation_forward(
     backend: &dyn Backend,
 ) {
     let (first, second, third) = (Log::default(), Log::default(), Log::default());
