@@ -16,13 +16,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tidings_conformance::Backend;
 use interop::{Client, Foreign};
 use lapin::options::BasicPublishOptions;
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 use serde_json::{Value, json};
 use tidings::{Bus, BusBuilder, Context, Error, EventId, HandlerError, Key, Subscriber};
+use tidings_conformance::Backend;
 use tidings_tests::{Log, Ping};
 
 fn broker_url() -> String {

@@ -2,14 +2,13 @@
 //! directory per test, then what only a disk promises: accepted events survive a restart, with
 //! their attempt counts, retry times and dead letters, and handled events leave the disk.
 
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tidings_conformance::Backend;
 use tempfile::TempDir;
 use tidings::{Backoff, Bus, BusBuilder, Context, Error, HandlerError, Subscriber};
+use tidings_conformance::Backend;
 use tidings_tests::{Log, Ping};
 
 /// A store in a fresh temporary directory, removed with the backend.

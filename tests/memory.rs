@@ -2,13 +2,12 @@
 //! what only memory promises (zero-copy delivery) and the exact timing of backoff and rate,
 //! measured on the virtual clock.
 
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tidings_conformance::Backend;
 use tidings::{Backoff, Bus, BusBuilder, Envelope, Error, HandlerError, Rate, Subscriber};
+use tidings_conformance::Backend;
 use tidings_tests::{Log, Ping};
 use tokio::time::Instant;
 

@@ -14,10 +14,10 @@ mod processes;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Once};
 
-use tidings_conformance::Backend;
 use interop::{Client, Foreign};
 use serde_json::{Value, json};
 use tidings::{Bus, BusBuilder, EventId, Key, Subscriber};
+use tidings_conformance::Backend;
 use tidings_tests::{Log, Ping};
 
 fn server() -> String {

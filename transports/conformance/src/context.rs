@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use crate::Backend;
-use tidings::{Context, EventId, Subscriber};
 use crate::{Log, Ping, Pong};
+use tidings::{Context, EventId, Subscriber};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Seen {
@@ -21,9 +21,7 @@ fn seen(ctx: &Context) -> Seen {
     }
 }
 
-pub async fn context_publish_carries_correlation_and_causation_forward(
-    backend: &dyn Backend,
-) {
+pub async fn context_publish_carries_correlation_and_causation_forward(backend: &dyn Backend) {
     let (first, second, third) = (Log::default(), Log::default(), Log::default());
     let bus = backend
         .bus_with([

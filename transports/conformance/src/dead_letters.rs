@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::Backend;
-use tidings::{Context, Error, HandlerError, Subscriber};
 use crate::{Log, Ping};
+use tidings::{Context, Error, HandlerError, Subscriber};
 
 /// Fails every event until `healthy` is set.
 fn until_healthy(healthy: Arc<AtomicBool>, attempts: Log<u32>) -> Subscriber {
@@ -77,9 +77,7 @@ fn serde_json_value(ping: &Ping) -> serde_json::Value {
     serde_json::json!({ "key": ping.key, "seq": ping.seq })
 }
 
-pub async fn replay_redelivers_to_that_subscriber_only_from_attempt_one(
-    backend: &dyn Backend,
-) {
+pub async fn replay_redelivers_to_that_subscriber_only_from_attempt_one(backend: &dyn Backend) {
     let healthy = Arc::new(AtomicBool::new(false));
     let (attempts, bystander) = (Log::default(), Log::default());
     let bus = backend

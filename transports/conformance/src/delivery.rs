@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::Backend;
-use tidings::Subscriber;
 use crate::{Log, Ping, Pong};
+use tidings::Subscriber;
 use tokio::sync::{Semaphore, mpsc};
 
 pub async fn every_subscriber_receives_every_event_once(backend: &dyn Backend) {
@@ -117,9 +117,7 @@ pub async fn a_subscriber_runs_at_most_concurrency_attempts_at_once(backend: &dy
 
 /// Two bus instances running the same subscriber (one group) share its work: every event is
 /// handled once by one of them, and each of them handles some.
-pub async fn instances_of_one_group_share_its_work_without_duplicates(
-    backend: &dyn Backend,
-) {
+pub async fn instances_of_one_group_share_its_work_without_duplicates(backend: &dyn Backend) {
     const EVENTS: u32 = 40;
     let handled: Log<(usize, u32)> = Log::default();
     // Each instance's first attempt waits at the barrier until the other instance has started

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::Backend;
-use tidings::{Backoff, Context, Envelope, HandlerError, Subscriber};
 use crate::{Log, Ping};
+use tidings::{Backoff, Context, Envelope, HandlerError, Subscriber};
 
 /// A handler that fails its first `failures` attempts of every event, logging each attempt.
 fn flaky(
@@ -49,9 +49,7 @@ pub async fn a_failing_attempt_is_retried_until_it_succeeds(backend: &dyn Backen
     assert!(bus.dead_letters().list().await.unwrap().is_empty());
 }
 
-pub async fn retries_exhausted_dead_letters_after_retries_plus_one_attempts(
-    backend: &dyn Backend,
-) {
+pub async fn retries_exhausted_dead_letters_after_retries_plus_one_attempts(backend: &dyn Backend) {
     let attempts = Log::default();
     let bus = backend
         .bus_with(

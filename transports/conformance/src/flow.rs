@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::Backend;
-use tidings::{Context, Subscriber};
 use crate::{Log, Ping, Pong};
+use tidings::{Context, Subscriber};
 use tokio::sync::Semaphore;
 
 pub async fn publish_waits_while_a_subscriber_is_full(backend: &dyn Backend) {

@@ -175,13 +175,10 @@ mod tests {
         let mut written: Vec<String> = sources
             .iter()
             .flat_map(|(module, source)| {
-                source
-                    .split("pub async fn ")
-                    .skip(1)
-                    .map(move |rest| {
-                        let name = rest.split(['(', '<']).next().unwrap_or_default();
-                        format!("{module}::{name}")
-                    })
+                source.split("pub async fn ").skip(1).map(move |rest| {
+                    let name = rest.split(['(', '<']).next().unwrap_or_default();
+                    format!("{module}::{name}")
+                })
             })
             .collect();
         let mut listed: Vec<String> = suite!(@each_case [@names])
@@ -190,6 +187,9 @@ mod tests {
             .collect();
         written.sort_unstable();
         listed.sort_unstable();
-        assert_eq!(listed, written, "add each case to `suite!`'s list in src/lib.rs");
+        assert_eq!(
+            listed, written,
+            "add each case to `suite!`'s list in src/lib.rs"
+        );
     }
 }

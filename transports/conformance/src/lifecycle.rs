@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::Backend;
-use tidings::{Context, Error, State, Subscriber};
 use crate::{Log, Ping};
+use tidings::{Context, Error, State, Subscriber};
 
 #[derive(Clone)]
 struct Db(Log<u32>);
@@ -90,9 +90,7 @@ pub async fn shutdown_drains_accepted_work_then_refuses_publishes(backend: &dyn 
     bus.shutdown().await.unwrap();
 }
 
-pub async fn shutdown_reports_what_it_could_not_finish_by_the_deadline(
-    backend: &dyn Backend,
-) {
+pub async fn shutdown_reports_what_it_could_not_finish_by_the_deadline(backend: &dyn Backend) {
     let handler = |_: Arc<Ping>| tokio::time::sleep(Duration::from_secs(3600));
     let bus = backend
         .builder()

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::{Ping, Pong};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshot};
 use metrics_util::{CompositeKey, MetricKind};
 use tidings::{Backoff, Context, HandlerError, Subscriber, metrics as names};
-use crate::{Ping, Pong};
 
 use crate::Backend;
 
@@ -63,9 +63,7 @@ impl Recorded {
     }
 }
 
-pub async fn metrics_count_publishes_outcomes_attempts_and_sample_gauges(
-    backend: &dyn Backend,
-) {
+pub async fn metrics_count_publishes_outcomes_attempts_and_sample_gauges(backend: &dyn Backend) {
     // Of six pings, seq 0 and 3 fail for good, 1 and 4 fail once and then succeed, 2 and 5
     // succeed at once; each success publishes a pong.
     let relay = |ping: Arc<Ping>, ctx: Context| async move {

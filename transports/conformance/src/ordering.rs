@@ -4,13 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::Backend;
+use crate::{Log, Ping};
 use tidings::transport::partition::partition_of;
 use tidings::{Backoff, Context, HandlerError, Key, Subscriber};
-use crate::{Log, Ping};
 
-pub async fn same_key_events_are_handled_in_publish_order_across_workers(
-    backend: &dyn Backend,
-) {
+pub async fn same_key_events_are_handled_in_publish_order_across_workers(backend: &dyn Backend) {
     let log: Log<(String, u32)> = Log::default();
     let handler = {
         let log = log.clone();

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use crate::Backend;
-use tidings::{Context, Envelope, Subscriber, TraceParent};
 use crate::{Log, Ping, Pong};
+use tidings::{Context, Envelope, Subscriber, TraceParent};
 
 const PUBLISHER: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
