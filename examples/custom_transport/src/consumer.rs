@@ -9,6 +9,7 @@ use tidings_core::transport::{Consumer, Delivery, Outcome};
 use crate::engine::Engine;
 use crate::queue::SubscriberQueue;
 
+/// One bus's workers of one subscriber, on the queue every bus running that subscriber shares.
 #[derive(Debug, Clone)]
 pub struct TwinConsumer {
     pub(crate) queue: Arc<SubscriberQueue>,
