@@ -8,8 +8,6 @@
 //! saying how to start one: they never skip.
 
 #[macro_use]
-mod conformance;
-#[macro_use]
 mod interop;
 #[macro_use]
 mod processes;
@@ -18,13 +16,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use conformance::Backend;
 use interop::{Client, Foreign};
 use lapin::options::BasicPublishOptions;
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 use serde_json::{Value, json};
 use tidings::{Bus, BusBuilder, Context, Error, EventId, HandlerError, Key, Subscriber};
+use tidings_conformance::Backend;
 use tidings_tests::{Log, Ping};
 
 fn broker_url() -> String {
@@ -154,7 +152,7 @@ impl Drop for AmqpBackend {
     }
 }
 
-conformance_suite!(AmqpBackend::new(), #[tokio::test(flavor = "multi_thread", worker_threads = 2)]);
+tidings_conformance::suite!(AmqpBackend::new(), #[tokio::test(flavor = "multi_thread", worker_threads = 2)]);
 
 impl Foreign for AmqpBackend {
     fn client(&self) -> Client {

@@ -2,16 +2,13 @@
 //! directory per test, then what only a disk promises: accepted events survive a restart, with
 //! their attempt counts, retry times and dead letters, and handled events leave the disk.
 
-#[macro_use]
-mod conformance;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use conformance::Backend;
 use tempfile::TempDir;
 use tidings::{Backoff, Bus, BusBuilder, Context, Error, HandlerError, Subscriber};
+use tidings_conformance::Backend;
 use tidings_tests::{Log, Ping};
 
 /// A store in a fresh temporary directory, removed with the backend.
@@ -33,7 +30,7 @@ impl Backend for DurableBackend {
     }
 }
 
-conformance_suite!(DurableBackend::new(), #[tokio::test(flavor = "multi_thread", worker_threads = 2)]);
+tidings_conformance::suite!(DurableBackend::new(), #[tokio::test(flavor = "multi_thread", worker_threads = 2)]);
 
 fn recorder(name: &str, log: Log<(u32, u32)>, healthy: Arc<AtomicBool>) -> Subscriber {
     Subscriber::new(name, move |ping: Arc<Ping>, ctx: Context| {

@@ -2,15 +2,12 @@
 //! what only memory promises (zero-copy delivery) and the exact timing of backoff and rate,
 //! measured on the virtual clock.
 
-#[macro_use]
-mod conformance;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use conformance::Backend;
 use tidings::{Backoff, Bus, BusBuilder, Envelope, Error, HandlerError, Rate, Subscriber};
+use tidings_conformance::Backend;
 use tidings_tests::{Log, Ping};
 use tokio::time::Instant;
 
@@ -33,14 +30,14 @@ impl Backend for MemoryBackend {
     }
 }
 
-conformance_suite!(MemoryBackend::new(), #[tokio::test(start_paused = true)]);
+tidings_conformance::suite!(MemoryBackend::new(), #[tokio::test(start_paused = true)]);
 
 /// The suite again on a real clock and two worker threads, as disk and broker transports run it:
 /// proves the cases do not lean on the virtual clock, and lets real races happen.
 mod real_clock {
     use super::MemoryBackend;
 
-    conformance_suite!(MemoryBackend::new(), #[tokio::test(flavor = "multi_thread", worker_threads = 2)]);
+    tidings_conformance::suite!(MemoryBackend::new(), #[tokio::test(flavor = "multi_thread", worker_threads = 2)]);
 }
 
 #[tokio::test]

@@ -7,8 +7,6 @@
 //! reached fails every test, saying how to start one.
 
 #[macro_use]
-mod conformance;
-#[macro_use]
 mod interop;
 #[macro_use]
 mod processes;
@@ -16,10 +14,10 @@ mod processes;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Once};
 
-use conformance::Backend;
 use interop::{Client, Foreign};
 use serde_json::{Value, json};
 use tidings::{Bus, BusBuilder, EventId, Key, Subscriber};
+use tidings_conformance::Backend;
 use tidings_tests::{Log, Ping};
 
 fn server() -> String {
@@ -115,7 +113,7 @@ fn on_a_runtime_of_its_own(work: impl Future<Output = ()> + Send + 'static) {
     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
 }
 
-conformance_suite!(NatsBackend::new(), #[tokio::test(flavor = "multi_thread", worker_threads = 2)]);
+tidings_conformance::suite!(NatsBackend::new(), #[tokio::test(flavor = "multi_thread", worker_threads = 2)]);
 
 impl Foreign for NatsBackend {
     fn client(&self) -> Client {

@@ -65,6 +65,12 @@ impl TailSender {
         }
     }
 
+    /// Whether the tail was dropped: a transport that keeps senders for tails can forget this
+    /// one without waiting for an event to offer it.
+    pub fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
+
     /// Feeds the tail from a broker subscription until the tail is dropped, the subscription
     /// ends, or `read` finds nothing more to show.
     pub async fn forward<M>(
@@ -116,7 +122,7 @@ impl Taps {
         let shown = if watched { envelope() } else { None };
         open.retain(|(name, sender)| match &shown {
             Some(shown) if name == event_name => sender.offer(shown.clone()),
-            _ => !sender.sender.is_closed(),
+            _ => !sender.is_closed(),
         });
         self.any.store(!open.is_empty(), Ordering::Release);
     }

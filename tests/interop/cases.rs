@@ -11,7 +11,7 @@ use tidings_tests::Log;
 
 use super::client::Mode;
 use super::{Foreign, OrderPlaced};
-use crate::conformance::Backend;
+use tidings_conformance::Backend;
 
 /// The instant every case's foreign event carries, written differently per case.
 const AT: &str = "2026-11-21T18:00:00.123Z";

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tidings::{Event, EventId, Key};
 
-use crate::conformance::Backend;
+use tidings_conformance::Backend;
 
 /// The event the clients and tidings exchange: keyed, and of a version other than 1, so that
 /// `subject` and `version` must travel too.

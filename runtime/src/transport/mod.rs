@@ -27,6 +27,9 @@
 //! tidings_conformance::suite!(MyBackend::new(), #[tokio::test]);
 //! ```
 //!
+//! `examples/custom_transport/` in the repository is a complete transport written this way
+//! (`twin://`, an in-process engine of its own), with a step-by-step README.
+//!
 //! A transport in this workspace is also listed in `tidings`' scheme list (one line in
 //! `runtime/facade/src/schemes.rs`) behind a feature of its name, so that users select it by
 //! URL. Broker transports are called through a boxed future per call (dynamic dispatch); the

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Backend;
+use crate::Backend;
+use crate::{Log, Ping};
 use tidings::{Backoff, Context, Envelope, HandlerError, Subscriber};
-use tidings_tests::{Log, Ping};
 
 /// A handler that fails its first `failures` attempts of every event, logging each attempt.
 fn flaky(
@@ -29,7 +29,7 @@ fn quick() -> Backoff {
     Backoff::fixed(Duration::from_millis(10))
 }
 
-pub(crate) async fn a_failing_attempt_is_retried_until_it_succeeds(backend: &dyn Backend) {
+pub async fn a_failing_attempt_is_retried_until_it_succeeds(backend: &dyn Backend) {
     let attempts = Log::default();
     let bus = backend
         .bus_with([Subscriber::new("flaky", flaky(2, attempts.clone()))
@@ -49,9 +49,7 @@ pub(crate) async fn a_failing_attempt_is_retried_until_it_succeeds(backend: &dyn
     assert!(bus.dead_letters().list().await.unwrap().is_empty());
 }
 
-pub(crate) async fn retries_exhausted_dead_letters_after_retries_plus_one_attempts(
-    backend: &dyn Backend,
-) {
+pub async fn retries_exhausted_dead_letters_after_retries_plus_one_attempts(backend: &dyn Backend) {
     let attempts = Log::default();
     let bus = backend
         .bus_with(
@@ -76,7 +74,7 @@ pub(crate) async fn retries_exhausted_dead_letters_after_retries_plus_one_attemp
     assert_eq!(dead[0].error, "flaky failure 4");
 }
 
-pub(crate) async fn a_timed_out_attempt_is_a_failed_attempt(backend: &dyn Backend) {
+pub async fn a_timed_out_attempt_is_a_failed_attempt(backend: &dyn Backend) {
     let attempts = Log::default();
     let handler = {
         let attempts = attempts.clone();
@@ -105,7 +103,7 @@ pub(crate) async fn a_timed_out_attempt_is_a_failed_attempt(backend: &dyn Backen
     );
 }
 
-pub(crate) async fn timeouts_dead_letter_with_the_deadline_in_the_error(backend: &dyn Backend) {
+pub async fn timeouts_dead_letter_with_the_deadline_in_the_error(backend: &dyn Backend) {
     let handler = |_: Arc<Ping>| tokio::time::sleep(Duration::from_secs(3600));
     let bus = backend
         .bus_with([Subscriber::new("stuck", handler)
@@ -123,7 +121,7 @@ pub(crate) async fn timeouts_dead_letter_with_the_deadline_in_the_error(backend:
     );
 }
 
-pub(crate) async fn a_panic_is_a_failed_attempt_and_the_subscriber_lives_on(backend: &dyn Backend) {
+pub async fn a_panic_is_a_failed_attempt_and_the_subscriber_lives_on(backend: &dyn Backend) {
     let handled = Log::default();
     let handler = {
         let handled = handled.clone();
@@ -165,7 +163,7 @@ pub(crate) async fn a_panic_is_a_failed_attempt_and_the_subscriber_lives_on(back
     assert_eq!(dead[0].attempts, 3);
 }
 
-pub(crate) async fn a_permanent_error_skips_retries(backend: &dyn Backend) {
+pub async fn a_permanent_error_skips_retries(backend: &dyn Backend) {
     let attempts = Log::default();
     let handler = {
         let attempts = attempts.clone();
@@ -189,7 +187,7 @@ pub(crate) async fn a_permanent_error_skips_retries(backend: &dyn Backend) {
     assert_eq!(bus.stats().subscribers[0].retried, 0);
 }
 
-pub(crate) async fn any_std_error_is_retryable_and_keeps_its_source_chain(backend: &dyn Backend) {
+pub async fn any_std_error_is_retryable_and_keeps_its_source_chain(backend: &dyn Backend) {
     let handler = |_: Arc<Ping>| async { "not a number".parse::<u32>().map(drop) };
     let bus = backend
         .bus_with([Subscriber::new("parser", handler)
@@ -205,7 +203,7 @@ pub(crate) async fn any_std_error_is_retryable_and_keeps_its_source_chain(backen
     );
 }
 
-pub(crate) async fn undecodable_payloads_are_dead_lettered_and_do_not_block_the_queue(
+pub async fn undecodable_payloads_are_dead_lettered_and_do_not_block_the_queue(
     backend: &dyn Backend,
 ) {
     let handled = Log::default();

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use super::Backend;
+use crate::Backend;
+use crate::{Log, Ping, Pong};
 use tidings::{Context, EventId, Subscriber};
-use tidings_tests::{Log, Ping, Pong};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Seen {
@@ -21,9 +21,7 @@ fn seen(ctx: &Context) -> Seen {
     }
 }
 
-pub(crate) async fn context_publish_carries_correlation_and_causation_forward(
-    backend: &dyn Backend,
-) {
+pub async fn context_publish_carries_correlation_and_causation_forward(backend: &dyn Backend) {
     let (first, second, third) = (Log::default(), Log::default(), Log::default());
     let bus = backend
         .bus_with([

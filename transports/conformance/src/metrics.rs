@@ -4,12 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::{Ping, Pong};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshot};
 use metrics_util::{CompositeKey, MetricKind};
 use tidings::{Backoff, Context, HandlerError, Subscriber, metrics as names};
-use tidings_tests::{Ping, Pong};
 
-use super::Backend;
+use crate::Backend;
 
 /// Every metric the recorder holds, as `(kind, name, sorted labels) → value`.
 struct Recorded(Vec<(CompositeKey, DebugValue)>);
@@ -63,9 +63,7 @@ impl Recorded {
     }
 }
 
-pub(crate) async fn metrics_count_publishes_outcomes_attempts_and_sample_gauges(
-    backend: &dyn Backend,
-) {
+pub async fn metrics_count_publishes_outcomes_attempts_and_sample_gauges(backend: &dyn Backend) {
     // Of six pings, seq 0 and 3 fail for good, 1 and 4 fail once and then succeed, 2 and 5
     // succeed at once; each success publishes a pong.
     let relay = |ping: Arc<Ping>, ctx: Context| async move {
@@ -82,7 +80,7 @@ pub(crate) async fn metrics_count_publishes_outcomes_attempts_and_sample_gauges(
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
     let bus = {
-        let _scope = metrics::set_default_local_recorder(&recorder);
+        let _scope = ::metrics::set_default_local_recorder(&recorder);
         backend
             .bus_with([
                 Subscriber::new("metered_relay", relay)

@@ -3,14 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Backend;
+use crate::Backend;
+use crate::{Log, Ping};
 use tidings::transport::partition::partition_of;
 use tidings::{Backoff, Context, HandlerError, Key, Subscriber};
-use tidings_tests::{Log, Ping};
 
-pub(crate) async fn same_key_events_are_handled_in_publish_order_across_workers(
-    backend: &dyn Backend,
-) {
+pub async fn same_key_events_are_handled_in_publish_order_across_workers(backend: &dyn Backend) {
     let log: Log<(String, u32)> = Log::default();
     let handler = {
         let log = log.clone();
@@ -48,7 +46,7 @@ pub(crate) async fn same_key_events_are_handled_in_publish_order_across_workers(
 /// Brokers keep per-key order by partitioning keys ([`tidings::transport::partition`]); the
 /// running key here shares the stuck key's partition, so a transport that parks a whole
 /// partition behind a failing key fails this case.
-pub(crate) async fn a_failing_key_parks_only_itself(backend: &dyn Backend) {
+pub async fn a_failing_key_parks_only_itself(backend: &dyn Backend) {
     let running = key_sharing_a_partition_with("stuck");
     let log: Log<(String, u32, u32)> = Log::default();
     let handler = {
@@ -122,7 +120,7 @@ fn key_sharing_a_partition_with(key: &str) -> String {
     running
 }
 
-pub(crate) async fn a_dead_lettered_event_releases_its_key(backend: &dyn Backend) {
+pub async fn a_dead_lettered_event_releases_its_key(backend: &dyn Backend) {
     let log: Log<u32> = Log::default();
     let handler = {
         let log = log.clone();

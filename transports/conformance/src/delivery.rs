@@ -4,12 +4,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use super::Backend;
+use crate::Backend;
+use crate::{Log, Ping, Pong};
 use tidings::Subscriber;
-use tidings_tests::{Log, Ping, Pong};
 use tokio::sync::{Semaphore, mpsc};
 
-pub(crate) async fn every_subscriber_receives_every_event_once(backend: &dyn Backend) {
+pub async fn every_subscriber_receives_every_event_once(backend: &dyn Backend) {
     let (stock, payment, pongs) = (Log::default(), Log::default(), Log::default());
     let bus = backend
         .bus_with([
@@ -55,14 +55,14 @@ pub(crate) async fn every_subscriber_receives_every_event_once(backend: &dyn Bac
     assert_eq!(stats.subscriber("pongs").unwrap().handled, 1);
 }
 
-pub(crate) async fn publishing_with_no_subscriber_succeeds(backend: &dyn Backend) {
+pub async fn publishing_with_no_subscriber_succeeds(backend: &dyn Backend) {
     let bus = backend.builder().build().await.unwrap();
     bus.publish(Ping::new("k", 1)).await.unwrap();
     bus.wait_idle().await;
     assert!(bus.stats().subscribers.is_empty());
 }
 
-pub(crate) async fn a_subscriber_runs_at_most_concurrency_attempts_at_once(backend: &dyn Backend) {
+pub async fn a_subscriber_runs_at_most_concurrency_attempts_at_once(backend: &dyn Backend) {
     let gate = Arc::new(Semaphore::new(0));
     let (started_tx, mut started) = mpsc::unbounded_channel();
     let (running, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
@@ -117,9 +117,7 @@ pub(crate) async fn a_subscriber_runs_at_most_concurrency_attempts_at_once(backe
 
 /// Two bus instances running the same subscriber (one group) share its work: every event is
 /// handled once by one of them, and each of them handles some.
-pub(crate) async fn instances_of_one_group_share_its_work_without_duplicates(
-    backend: &dyn Backend,
-) {
+pub async fn instances_of_one_group_share_its_work_without_duplicates(backend: &dyn Backend) {
     const EVENTS: u32 = 40;
     let handled: Log<(usize, u32)> = Log::default();
     // Each instance's first attempt waits at the barrier until the other instance has started

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use super::Backend;
+use crate::Backend;
+use crate::{Log, Ping, Pong};
 use tidings::{Context, Envelope, Subscriber, TraceParent};
-use tidings_tests::{Log, Ping, Pong};
 
 const PUBLISHER: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
@@ -25,7 +25,7 @@ fn seen(seq: u32, ctx: &Context) -> Seen {
     }
 }
 
-pub(crate) async fn handlers_continue_the_publishers_trace_and_follow_ups_continue_theirs(
+pub async fn handlers_continue_the_publishers_trace_and_follow_ups_continue_theirs(
     backend: &dyn Backend,
 ) {
     let (pings, pongs) = (Log::default(), Log::default());

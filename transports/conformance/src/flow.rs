@@ -3,12 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Backend;
+use crate::Backend;
+use crate::{Log, Ping, Pong};
 use tidings::{Context, Subscriber};
-use tidings_tests::{Log, Ping, Pong};
 use tokio::sync::Semaphore;
 
-pub(crate) async fn publish_waits_while_a_subscriber_is_full(backend: &dyn Backend) {
+pub async fn publish_waits_while_a_subscriber_is_full(backend: &dyn Backend) {
     let gate = Arc::new(Semaphore::new(0));
     let handler = {
         let gate = gate.clone();
@@ -48,7 +48,7 @@ pub(crate) async fn publish_waits_while_a_subscriber_is_full(backend: &dyn Backe
     assert_eq!(bus.stats().subscribers[0].handled, 5);
 }
 
-pub(crate) async fn wait_idle_waits_for_follow_ups_published_by_handlers(backend: &dyn Backend) {
+pub async fn wait_idle_waits_for_follow_ups_published_by_handlers(backend: &dyn Backend) {
     let pongs = Log::default();
     let bus = backend
         .bus_with([
@@ -82,7 +82,7 @@ pub(crate) async fn wait_idle_waits_for_follow_ups_published_by_handlers(backend
     );
 }
 
-pub(crate) async fn wait_idle_on_a_quiet_bus_returns_at_once(backend: &dyn Backend) {
+pub async fn wait_idle_on_a_quiet_bus_returns_at_once(backend: &dyn Backend) {
     let bus = backend.builder().build().await.unwrap();
     bus.wait_idle().await;
 }

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::Backend;
+use crate::Backend;
+use crate::{Log, Ping};
 use tidings::{Context, Error, HandlerError, Subscriber};
-use tidings_tests::{Log, Ping};
 
 /// Fails every event until `healthy` is set.
 fn until_healthy(healthy: Arc<AtomicBool>, attempts: Log<u32>) -> Subscriber {
@@ -26,7 +26,7 @@ fn counter(name: &str, log: Log<u32>) -> Subscriber {
     })
 }
 
-pub(crate) async fn a_dead_letter_records_what_failed_where_and_when(backend: &dyn Backend) {
+pub async fn a_dead_letter_records_what_failed_where_and_when(backend: &dyn Backend) {
     let healthy = Arc::new(AtomicBool::new(false));
     let bus = backend
         .builder()
@@ -77,9 +77,7 @@ fn serde_json_value(ping: &Ping) -> serde_json::Value {
     serde_json::json!({ "key": ping.key, "seq": ping.seq })
 }
 
-pub(crate) async fn replay_redelivers_to_that_subscriber_only_from_attempt_one(
-    backend: &dyn Backend,
-) {
+pub async fn replay_redelivers_to_that_subscriber_only_from_attempt_one(backend: &dyn Backend) {
     let healthy = Arc::new(AtomicBool::new(false));
     let (attempts, bystander) = (Log::default(), Log::default());
     let bus = backend
@@ -116,7 +114,7 @@ pub(crate) async fn replay_redelivers_to_that_subscriber_only_from_attempt_one(
     );
 }
 
-pub(crate) async fn a_replay_that_fails_again_makes_a_new_dead_letter(backend: &dyn Backend) {
+pub async fn a_replay_that_fails_again_makes_a_new_dead_letter(backend: &dyn Backend) {
     let bus = backend
         .bus_with([until_healthy(
             Arc::new(AtomicBool::new(false)),
@@ -134,7 +132,7 @@ pub(crate) async fn a_replay_that_fails_again_makes_a_new_dead_letter(backend: &
     assert_eq!(dead[0].envelope.id, first.envelope.id, "same event");
 }
 
-pub(crate) async fn discard_removes_a_dead_letter_for_good(backend: &dyn Backend) {
+pub async fn discard_removes_a_dead_letter_for_good(backend: &dyn Backend) {
     let bus = backend
         .bus_with([until_healthy(
             Arc::new(AtomicBool::new(false)),

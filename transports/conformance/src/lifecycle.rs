@@ -3,14 +3,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Backend;
+use crate::Backend;
+use crate::{Log, Ping};
 use tidings::{Context, Error, State, Subscriber};
-use tidings_tests::{Log, Ping};
 
 #[derive(Clone)]
 struct Db(Log<u32>);
 
-pub(crate) async fn state_reaches_handlers(backend: &dyn Backend) {
+pub async fn state_reaches_handlers(backend: &dyn Backend) {
     let db = Db(Log::default());
     let bus = backend
         .builder()
@@ -30,7 +30,7 @@ pub(crate) async fn state_reaches_handlers(backend: &dyn Backend) {
     assert_eq!(db.0.items(), vec![43]);
 }
 
-pub(crate) async fn groups_select_which_subscribers_run(backend: &dyn Backend) {
+pub async fn groups_select_which_subscribers_run(backend: &dyn Backend) {
     let (stock, payment) = (Log::default(), Log::default());
     let counter = |log: Log<u32>| {
         move |ping: Arc<Ping>| {
@@ -52,7 +52,7 @@ pub(crate) async fn groups_select_which_subscribers_run(backend: &dyn Backend) {
     assert_eq!(bus.stats().subscribers.len(), 1);
 }
 
-pub(crate) async fn shutdown_drains_accepted_work_then_refuses_publishes(backend: &dyn Backend) {
+pub async fn shutdown_drains_accepted_work_then_refuses_publishes(backend: &dyn Backend) {
     let handled = Log::default();
     let handler = {
         let handled = handled.clone();
@@ -90,9 +90,7 @@ pub(crate) async fn shutdown_drains_accepted_work_then_refuses_publishes(backend
     bus.shutdown().await.unwrap();
 }
 
-pub(crate) async fn shutdown_reports_what_it_could_not_finish_by_the_deadline(
-    backend: &dyn Backend,
-) {
+pub async fn shutdown_reports_what_it_could_not_finish_by_the_deadline(backend: &dyn Backend) {
     let handler = |_: Arc<Ping>| tokio::time::sleep(Duration::from_secs(3600));
     let bus = backend
         .builder()
