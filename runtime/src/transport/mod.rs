@@ -18,6 +18,8 @@ pub(crate) mod durable;
 #[cfg(not(feature = "durable"))]
 #[path = "durable_disabled.rs"]
 pub(crate) mod durable;
+#[cfg(feature = "amqp")]
+pub(crate) mod lanes;
 pub(crate) mod memory;
 #[cfg(feature = "nats")]
 pub(crate) mod nats;
