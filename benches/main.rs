@@ -7,6 +7,7 @@
 //! cargo run --release -p tidings-bench -- fan-out      # scenarios whose key contains "fan-out"
 //! cargo run --release -p tidings-bench --features nats -- nats   # against a NATS server
 //! cargo run --release -p tidings-bench --features amqp -- amqp   # RabbitMQ against raw lapin
+//!                                                      # (and amqp-park: a failing key's partition)
 //! ```
 //!
 //! The broker scenarios exist only with their features, since they need a server.
@@ -42,7 +43,7 @@ struct Args {
 
     /// Run only scenarios whose key contains one of these: publish-one, fan-out-4, fan-out-16,
     /// retry, dead-letter, latency, durable, and the brokers compiled in: nats (feature `nats`),
-    /// amqp (feature `amqp`).
+    /// amqp and amqp-park (feature `amqp`).
     scenarios: Vec<String>,
 }
 
@@ -58,6 +59,8 @@ const KEYS: &[&str] = &[
     "nats",
     #[cfg(feature = "amqp")]
     "amqp",
+    #[cfg(feature = "amqp")]
+    "amqp-park",
 ];
 
 fn main() -> ExitCode {
@@ -127,6 +130,9 @@ async fn run(chosen: &[&str], size: Size, quick: bool) -> Results {
             "nats" => rows.extend(scenarios::nats::scenarios(size).await),
             #[cfg(feature = "amqp")]
             "amqp" => rows.extend(scenarios::amqp::amqp(size).await),
+            // A measurement without a baseline: it prints its figure.
+            #[cfg(feature = "amqp")]
+            "amqp-park" => scenarios::amqp_parking::parking().await,
             "latency" => {
                 let (latency_rows, points) = latency::latency(size).await;
                 rows.extend(latency_rows);

@@ -514,6 +514,303 @@ async fn ordered_instances_in_two_processes_keep_per_key_order_and_take_over() {
     second.shutdown().await.unwrap();
 }
 
+/// The first of `running-0`, `running-1`, … in the same partition as `key`.
+fn key_sharing_a_partition_with(key: &str) -> String {
+    let partition = tidings::transport::partition::partition_of(Key::Str(key));
+    (0..)
+        .map(|n| format!("running-{n}"))
+        .find(|candidate| {
+            tidings::transport::partition::partition_of(Key::Str(candidate)) == partition
+        })
+        .expect("some key shares the partition")
+}
+
+/// Messages ready in `queue`, as the queue itself answers a passive declare (unlike
+/// `rabbitmqctl list_queues`, whose figures for a quorum queue lag by seconds).
+async fn ready_in(queue: &str) -> u32 {
+    let connection = Connection::connect(&broker_url(), ConnectionProperties::default())
+        .await
+        .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    let options = lapin::options::QueueDeclareOptions {
+        passive: true,
+        ..Default::default()
+    };
+    let declared = channel
+        .queue_declare(queue.into(), options, FieldTable::default())
+        .await
+        .unwrap();
+    connection.close(200, "counted".into()).await.unwrap();
+    declared.message_count()
+}
+
+/// An `ordered` subscriber in a process of its own (`tests/bin/ordered_member.rs`), and the
+/// lines it prints: `(what, key, seq, attempt)`.
+struct OrderedMember {
+    child: tokio::process::Child,
+    lines: tokio::sync::mpsc::UnboundedReceiver<(String, String, u32, u32)>,
+}
+
+impl OrderedMember {
+    async fn start(url: &str, mode: &str) -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ordered_member"))
+            .args([url, mode])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start ordered_member");
+        let mut stdout = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let ready = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
+            .await
+            .expect("the member starts within 30s")
+            .expect("its stdout");
+        assert_eq!(ready.as_deref(), Some("ready"));
+        let (tell, lines) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = stdout.next_line().await {
+                let words: Vec<&str> = line.split(' ').collect();
+                let [what, key, seq, attempt] = words.as_slice() else {
+                    panic!("the member said `{line}`");
+                };
+                let parsed = (
+                    (*what).to_owned(),
+                    (*key).to_owned(),
+                    seq.parse().unwrap(),
+                    attempt.parse().unwrap(),
+                );
+                if tell.send(parsed).is_err() {
+                    return;
+                }
+            }
+        });
+        OrderedMember { child, lines }
+    }
+
+    /// The member's lines until `until` says enough (that line included).
+    async fn read_until(
+        &mut self,
+        mut until: impl FnMut(&[(String, String, u32, u32)]) -> bool,
+    ) -> Vec<(String, String, u32, u32)> {
+        let mut heard = Vec::new();
+        while !until(&heard) {
+            let line = tokio::time::timeout(Duration::from_secs(60), self.lines.recv())
+                .await
+                .unwrap_or_else(|_| panic!("the member said nothing for 60s after {heard:?}"))
+                .unwrap_or_else(|| panic!("the member's output ended after {heard:?}"));
+            heard.push(line);
+        }
+        heard
+    }
+}
+
+/// `(seq, attempt)` of what `heard` says was handled of `key`, in order.
+fn handled_of(heard: &[(String, String, u32, u32)], key: &str) -> Vec<(u32, u32)> {
+    heard
+        .iter()
+        .filter(|(what, k, ..)| what == "handled" && k == key)
+        .map(|(_, _, seq, attempt)| (*seq, *attempt))
+        .collect()
+}
+
+/// Events parked behind a failing key are held on the broker, unacknowledged, by the process
+/// that parks them: killed with SIGKILL, it loses none of them, and the next instance (a
+/// standby of every partition) gets them back in their order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_parked_behind_a_failing_key_survive_a_crash_in_order() {
+    let backend = AmqpBackend::new();
+    let running = key_sharing_a_partition_with("stuck");
+    let partition = tidings::transport::partition::partition_of(Key::Str("stuck"));
+    let queue = format!("{}.ordered.ordered/p{partition}", backend.namespace);
+    let mut failing = OrderedMember::start(&backend.url(), "failing").await;
+    let publisher = Bus::builder()
+        .url(backend.other_process_url())
+        .manual()
+        .build()
+        .await
+        .unwrap();
+    for seq in 0..5 {
+        publisher.publish(Ping::new("stuck", seq)).await.unwrap();
+    }
+    for seq in 0..10 {
+        publisher.publish(Ping::new(&running, seq)).await.unwrap();
+    }
+    // `running`'s events come after `stuck`'s in their partition's queue: once all of them
+    // were handled, the broker had handed `stuck`'s to the failing member, which parks them.
+    let heard = failing
+        .read_until(|heard| {
+            handled_of(heard, &running).len() == 10
+                && heard.iter().any(|(what, ..)| what == "failed")
+        })
+        .await;
+    assert_eq!(
+        handled_of(&heard, &running),
+        (0..10).map(|seq| (seq, 1)).collect::<Vec<_>>(),
+        "the other key of the partition ran while `stuck` waited: {heard:?}"
+    );
+    assert_eq!(
+        heard
+            .iter()
+            .filter(|(_, key, ..)| key == "stuck")
+            .collect::<Vec<_>>(),
+        vec![&("failed".to_owned(), "stuck".to_owned(), 0, 1)],
+        "`stuck` #1.. wait behind #0"
+    );
+    assert_eq!(
+        ready_in(&queue).await,
+        0,
+        "the failing member holds all of `stuck`'s events"
+    );
+
+    // A standby joins, then the member holding the parked events dies.
+    let mut healthy = OrderedMember::start(&backend.other_process_url(), "healthy").await;
+    failing.child.start_kill().unwrap();
+    let status = failing.child.wait().await.unwrap();
+    assert!(!status.success(), "killed: {status}");
+    // Published after the crash, so behind everything the broker takes back.
+    publisher.publish(Ping::new(&running, 10)).await.unwrap();
+    let heard = healthy
+        .read_until(|heard| {
+            handled_of(heard, "stuck").len() == 5
+                && handled_of(heard, &running).last().map(|(seq, _)| *seq) == Some(10)
+        })
+        .await;
+    assert_eq!(
+        handled_of(&heard, "stuck"),
+        (0..5).map(|seq| (seq, 2)).collect::<Vec<_>>(),
+        "every parked event, in order, its return counted as an attempt: {heard:?}"
+    );
+    // What the killed member handled but had not acknowledged yet comes again (at least
+    // once), in order, before what was published later.
+    let again: Vec<u32> = handled_of(&heard, &running)
+        .iter()
+        .map(|(seq, _)| *seq)
+        .collect();
+    assert!(
+        again.windows(2).all(|pair| pair[0] < pair[1]) && again.last() == Some(&10),
+        "`{running}` in order: {again:?}"
+    );
+    assert!(heard.iter().all(|(what, ..)| what == "handled"));
+
+    drop(healthy.child.stdin.take());
+    let status = healthy.child.wait().await.unwrap();
+    assert!(status.success(), "the healthy member exited with {status}");
+    assert_eq!(ready_in(&queue).await, 0, "nothing left behind");
+    publisher.shutdown().await.unwrap();
+}
+
+/// What the crash case and the gate rely on, checked on the broker itself: a quorum queue
+/// gives the messages a consumer held back in their original order, ahead of the rest, when
+/// the consumer's channel goes down (RabbitMQ 3.10's `rabbit_fifo:return_all/5` sorts them by
+/// delivery id into the queue's `returns`, served first), and counts the return in
+/// `x-delivery-count`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quorum_queue_returns_held_messages_in_order_when_their_channel_closes() {
+    use futures_util::StreamExt;
+    use lapin::options::{
+        BasicAckOptions, BasicConsumeOptions, BasicQosOptions, QueueDeclareOptions,
+        QueueDeleteOptions,
+    };
+    let backend = AmqpBackend::new();
+    let queue = format!("{}.returns", backend.namespace);
+    let connection = Connection::connect(&broker_url(), ConnectionProperties::default())
+        .await
+        .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    let mut arguments = FieldTable::default();
+    arguments.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
+    arguments.insert("x-single-active-consumer".into(), AMQPValue::Boolean(true));
+    channel
+        .queue_declare(
+            queue.as_str().into(),
+            QueueDeclareOptions::durable(),
+            arguments,
+        )
+        .await
+        .unwrap();
+    channel.confirm_select(Default::default()).await.unwrap();
+    for n in 0..20_u32 {
+        channel
+            .basic_publish(
+                "".into(),
+                queue.as_str().into(),
+                BasicPublishOptions::default(),
+                n.to_string().as_bytes(),
+                BasicProperties::default().with_delivery_mode(2),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let consume = async |channel: &lapin::Channel, prefetch: u16| {
+        channel
+            .basic_qos(prefetch, BasicQosOptions::default())
+            .await
+            .unwrap();
+        channel
+            .basic_consume(
+                queue.as_str().into(),
+                "".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .unwrap()
+    };
+    let number = |delivery: &lapin::message::Delivery| -> u32 {
+        std::str::from_utf8(&delivery.data)
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    // The first consumer has a window of ten: it acknowledges the even ones of the first ten
+    // (as other keys would be), holds the odd ones, and the five that the acknowledgements
+    // made room for; a standby waits on a channel of its own.
+    let first = connection.create_channel().await.unwrap();
+    let mut deliveries = consume(&first, 10).await;
+    let standby = connection.create_channel().await.unwrap();
+    let mut taken_over = consume(&standby, 20).await;
+    for expected in 0..15 {
+        let delivery = deliveries.next().await.unwrap().unwrap();
+        assert_eq!(number(&delivery), expected);
+        if expected < 10 && expected % 2 == 0 {
+            delivery.ack(BasicAckOptions::default()).await.unwrap();
+        }
+    }
+    first.close(200, "gone".into()).await.unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..15 {
+        let delivery = tokio::time::timeout(Duration::from_secs(10), taken_over.next())
+            .await
+            .expect("the standby takes over")
+            .unwrap()
+            .unwrap();
+        let count = delivery
+            .properties
+            .headers()
+            .as_ref()
+            .and_then(|headers| headers.inner().get("x-delivery-count").cloned());
+        seen.push((number(&delivery), count.is_some()));
+        delivery.ack(BasicAckOptions::default()).await.unwrap();
+    }
+    let expected: Vec<(u32, bool)> = [1, 3, 5, 7, 9, 10, 11, 12, 13, 14]
+        .into_iter()
+        .map(|n| (n, true))
+        .chain((15..20).map(|n| (n, false)))
+        .collect();
+    assert_eq!(seen, expected);
+    channel
+        .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+        .await
+        .unwrap();
+    connection.close(200, "done".into()).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_letter_of_an_ordered_subscriber_is_replayed_into_its_partition() {
     let backend = AmqpBackend::new();

@@ -2,6 +2,8 @@
 
 #[cfg(feature = "amqp")]
 pub(crate) mod amqp;
+#[cfg(feature = "amqp")]
+pub(crate) mod amqp_parking;
 #[cfg(any(feature = "nats", feature = "amqp"))]
 mod broker;
 pub(crate) mod durable;

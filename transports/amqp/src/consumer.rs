@@ -4,13 +4,24 @@
 //! Prefetch (`basic.qos`) is the subscriber's concurrency, so the broker hands this process no
 //! more than its workers can run and the rest stays in the queue for other instances. An
 //! `ordered` subscriber is different: it consumes one queue per partition, each with a single
-//! active consumer (one instance at a time takes a partition; the others stand by) and a
-//! prefetch of one, so the broker hands out a partition's next event only once the previous one
-//! is settled. A retry waits here, its message unacknowledged, so a failing key holds back its
-//! own partition only, as on NATS.
+//! active consumer (one instance at a time owns a partition; the others stand by) and a window
+//! of [`window`] deliveries, which pass through per-key [`Lanes`]: a delivery whose key has an
+//! earlier one unsettled (running, or waiting for its retry) parks behind it, every other key
+//! runs at once. A retry waits here, its message unacknowledged, and so does everything parked:
+//! a failing key holds back only its own later events, and the broker keeps every one of them
+//! until it is handled.
+//!
+//! What the broker does with unsettled messages decides the rest (RabbitMQ 3.10's quorum queue,
+//! `rabbit_fifo.erl`): when the channel or connection goes down (a crash, a lost connection, a
+//! closed channel) it returns the consumer's unsettled messages in delivery order to the front
+//! of the queue *before* it activates the next single active consumer, so the next owner gets
+//! them in their original order. A `basic.cancel` instead activates the next consumer while the
+//! cancelled one still holds its messages, and a rejected message goes to the back of the
+//! queue: an ordered consumer therefore never cancels (it closes its channel) and never returns
+//! a single delivery.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -36,10 +47,23 @@ use tidings_core::Subscriber;
 use tidings_core::WireError;
 use tidings_core::transport::partition::PARTITIONS;
 use tidings_core::transport::{Consumer, Outcome};
-use tidings_core::transport::{Delivery, Meta, Payload};
+use tidings_core::transport::{Delivery, Lanes, Meta, Payload};
 
 /// How often a consumer refreshes its queue's message count for `stats()`.
 const COUNT_EVERY: Duration = Duration::from_millis(200);
+
+/// How often an `ordered` consumer tries again to store a dead letter the broker refused: the
+/// event keeps its key's lane meanwhile, since returning it would put it behind later events.
+const DEAD_LETTER_AGAIN: Duration = Duration::from_secs(1);
+
+/// The window of an `ordered` subscriber's partition queue (its prefetch): half of the
+/// partition's share of the bus's queue capacity, the other half waiting on the broker, so that
+/// what this process holds plus what is ready stays within the capacity (1024 by default: a
+/// window of 32 per partition, 512 deliveries over the 16). A failing key can park up to the
+/// window's worth of its own later events before its partition stops taking more.
+pub(crate) fn window(capacity: usize) -> usize {
+    (capacity / PARTITIONS as usize / 2).clamp(1, usize::from(u16::MAX))
+}
 
 #[derive(Clone)]
 /// A subscriber's consumer on its RabbitMQ queue (or partition queues).
@@ -57,7 +81,7 @@ pub(crate) struct ConsumerState {
     pub(crate) queues: Vec<String>,
     /// What each queue takes: every partition, or (`ordered`) one.
     partitions: Vec<Option<u64>>,
-    /// Retries wait here rather than in a delay queue, holding their partition.
+    /// Retries wait here rather than in a delay queue, holding their key's lane.
     ordered: bool,
     subscriber: String,
     group: String,
@@ -72,9 +96,14 @@ pub(crate) struct ConsumerState {
     /// Deliveries ready for a worker.
     to_workers: mpsc::UnboundedSender<Delivery>,
     from_pump: tokio::sync::Mutex<mpsc::UnboundedReceiver<Delivery>>,
-    /// Deliveries taken from the broker and not yet settled, by [`Delivery::seq`].
-    held: Mutex<HashMap<u64, Acker>>,
+    /// Deliveries taken from the broker and not yet settled.
+    held: Mutex<Held>,
     next_seq: AtomicU64,
+    /// The channel was closed under the consumer (the broker's consumer timeout, …) though the
+    /// connection lives: the link's watchdog subscribes it again.
+    lost: AtomicBool,
+    /// `close` began: nothing subscribes again.
+    closed: AtomicBool,
     /// Ready messages in the queue when last counted.
     pub(crate) queued_on_broker: AtomicUsize,
     /// Retries sent to a delay queue, by event id and attempt, until they come back here or
@@ -82,6 +111,15 @@ pub(crate) struct ConsumerState {
     pub(crate) retrying: Mutex<HashMap<(EventId, u32), Instant>>,
     pump: Mutex<Option<JoinHandle<()>>>,
     counter: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// What a consumer holds unsettled: running or waiting to retry (by [`Delivery::seq`]), and,
+/// when `ordered`, parked behind its key. One lock, so that a delivery moving from parked to
+/// running is always counted once.
+#[derive(Default)]
+struct Held {
+    running: HashMap<u64, Acker>,
+    lanes: Lanes<Acker>,
 }
 
 impl AmqpConsumer {
@@ -109,9 +147,9 @@ impl AmqpConsumer {
         if ordered {
             link.mark_ordered(&base).await?;
         }
-        // Per consumer, so per partition when ordered: one at a time keeps a partition's order.
+        // Per consumer, so per partition when ordered: the window its keys' lanes take from.
         let prefetch = match ordered {
-            true => 1,
+            true => window(capacity),
             false => workers.clamp(1, capacity.clamp(1, usize::from(u16::MAX))),
         };
         // The broker lets one more message in than `x-max-length` before refusing, and counts
@@ -139,6 +177,8 @@ impl AmqpConsumer {
             from_pump: tokio::sync::Mutex::new(from_pump),
             held: Mutex::default(),
             next_seq: AtomicU64::new(1),
+            lost: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
             queued_on_broker: AtomicUsize::new(0),
             retrying: Mutex::default(),
             pump: Mutex::default(),
@@ -157,6 +197,13 @@ impl ConsumerState {
     /// The link generation this consumer last subscribed on.
     pub(crate) fn generation(&self) -> u64 {
         self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Whether the consumer should subscribe again: the link connected anew since, or its
+    /// channel was closed under it.
+    pub(crate) fn needs_subscribe(&self, link_generation: u64) -> bool {
+        !self.closed.load(Ordering::SeqCst)
+            && (self.generation() < link_generation || self.lost.load(Ordering::SeqCst))
     }
 
     /// Declares the queues and consumes them on a channel of the link's current connection
@@ -188,13 +235,30 @@ impl ConsumerState {
             );
             streams.push(link.call(&format!("consume `{queue}`"), consume).await?);
         }
+        if let Some(old) = self.pump.lock().expect("pump lock").take() {
+            old.abort();
+        }
+        // What the old channel held the broker gives back (in order, to whichever instance
+        // owns each queue next): forget it, so that a late retry or settle of it touches
+        // nothing that the new channel holds.
+        let forgotten = {
+            let mut held = self.held.lock().expect("held lock");
+            held.lanes.clear();
+            std::mem::take(&mut held.running).len()
+        };
+        if forgotten > 0 {
+            tracing::debug!(
+                subscriber = self.subscriber,
+                forgotten,
+                "subscribing again; the broker redelivers what the old channel held"
+            );
+        }
+        self.lost.store(false, Ordering::SeqCst);
         let pump = tokio::spawn(pump(
             Arc::downgrade(self),
             futures_util::stream::select_all(streams),
         ));
-        if let Some(old) = self.pump.lock().expect("pump lock").replace(pump) {
-            old.abort();
-        }
+        *self.pump.lock().expect("pump lock") = Some(pump);
         *self.channel.lock().expect("channel lock") = Some(channel);
         self.generation.store(generation, Ordering::SeqCst);
         Ok(())
@@ -210,12 +274,27 @@ async fn pump(
         let Some(state) = state.upgrade() else { return };
         match next {
             Ok(message) => state.receive(message).await,
-            // The connection is lost: the link connects anew and subscribes again.
+            // The channel or the connection is lost: the link's watchdog subscribes again
+            // (on a new connection if need be).
             Err(error) => {
-                tracing::warn!(subscriber = state.subscriber, %error, "AMQP consumer stopped");
+                if !state.closed.load(Ordering::SeqCst) {
+                    tracing::warn!(subscriber = state.subscriber, %error, "AMQP consumer stopped");
+                    state.lost.store(true, Ordering::SeqCst);
+                }
                 return;
             }
         }
+    }
+    // The broker cancelled the consumers or closed their channel (its consumer timeout, a
+    // deleted queue) without `close` asking for it: subscribe again.
+    if let Some(state) = state.upgrade()
+        && !state.closed.load(Ordering::SeqCst)
+    {
+        tracing::warn!(
+            subscriber = state.subscriber,
+            "AMQP consumer ended by the broker"
+        );
+        state.lost.store(true, Ordering::SeqCst);
     }
 }
 
@@ -254,24 +333,36 @@ impl ConsumerState {
             }
         };
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
-        self.held
-            .lock()
-            .expect("held lock")
-            .insert(seq, message.acker);
-        // Held first, then no longer on its way back: `wait_idle` always sees one of the two.
-        if let Some(attempt) = retried {
-            self.retrying
-                .lock()
-                .expect("retrying lock")
-                .remove(&(meta.id, attempt));
-        }
-        self.dispatch(Delivery {
+        let id = meta.id;
+        let delivery = Delivery {
             meta,
             payload,
             attempt: retried.unwrap_or(1) + redelivered,
             first_failed_at,
             seq,
-        });
+        };
+        // Held (running or parked) first, then no longer on its way back: `wait_idle` always
+        // sees one of the two.
+        let runnable = {
+            let mut held = self.held.lock().expect("held lock");
+            let runnable = match self.ordered {
+                true => held.lanes.admit(delivery, message.acker),
+                false => Some((delivery, message.acker)),
+            };
+            runnable.map(|(delivery, acker)| {
+                held.running.insert(delivery.seq, acker);
+                delivery
+            })
+        };
+        if let Some(attempt) = retried {
+            self.retrying
+                .lock()
+                .expect("retrying lock")
+                .remove(&(id, attempt));
+        }
+        if let Some(delivery) = runnable {
+            self.dispatch(delivery);
+        }
     }
 
     /// Hands `delivery` to the workers.
@@ -292,11 +383,41 @@ impl ConsumerState {
     /// outcome is carried out: until then `wait_idle` must see it, for a retry or dead letter
     /// on its way is in no queue yet.
     fn acker(&self, seq: u64) -> Option<Acker> {
-        self.held.lock().expect("held lock").get(&seq).cloned()
+        self.held
+            .lock()
+            .expect("held lock")
+            .running
+            .get(&seq)
+            .cloned()
     }
 
-    fn forget(&self, seq: u64) {
-        self.held.lock().expect("held lock").remove(&seq);
+    /// The delivery is settled: forget it and, when `ordered`, let the next delivery parked
+    /// behind its key run. A delivery no longer held (its channel was lost since) releases
+    /// nothing: its key's lane, if any, belongs to the new channel's deliveries.
+    fn forget(&self, delivery: &Delivery) {
+        let next = {
+            let mut held = self.held.lock().expect("held lock");
+            if held.running.remove(&delivery.seq).is_none() || !self.ordered {
+                return;
+            }
+            held.lanes
+                .release(delivery.meta.key_hash)
+                .map(|(next, acker)| {
+                    held.running.insert(next.seq, acker);
+                    next
+                })
+        };
+        if let Some(next) = next {
+            self.dispatch(next);
+        }
+    }
+
+    fn is_held(&self, seq: u64) -> bool {
+        self.held
+            .lock()
+            .expect("held lock")
+            .running
+            .contains_key(&seq)
     }
 
     async fn acknowledge(&self, acker: &Acker) {
@@ -336,9 +457,11 @@ impl ConsumerState {
         retrying.len()
     }
 
-    /// Deliveries this process holds and has not settled.
+    /// Deliveries this process holds and has not settled: running, waiting to retry, or
+    /// parked behind their key.
     pub(crate) fn held(&self) -> usize {
-        self.held.lock().expect("held lock").len()
+        let held = self.held.lock().expect("held lock");
+        held.running.len() + held.lanes.parked()
     }
 
     /// Nothing held here and no retry of ours on its way back.
@@ -349,6 +472,7 @@ impl ConsumerState {
     /// Stops consuming; returns how many deliveries are left unfinished if no other consumer
     /// (here or in another process) carries on with the queue.
     pub(crate) async fn close(&self) -> usize {
+        self.closed.store(true, Ordering::SeqCst);
         let pump = self.pump.lock().expect("pump lock").take();
         if let Some(counter) = self.counter.lock().expect("counter lock").take() {
             counter.abort();
@@ -362,23 +486,35 @@ impl ConsumerState {
             .count(&self.queues[0])
             .await
             .map_or(1, |(_, n)| n.max(1));
-        for tag in &self.tags {
-            let cancel = channel.basic_cancel(
-                short(tag).unwrap_or_default(),
-                BasicCancelOptions::default(),
-            );
-            if let Err(error) = self.link.call("cancel a consumer", cancel).await {
-                tracing::debug!(subscriber = self.subscriber, %error, "cancelling a consumer");
+        if self.ordered {
+            // No `basic.cancel`: a cancelled single active consumer keeps its messages while
+            // the broker already hands the queue's next ones to the standby, which would then
+            // run a key's later events before the earlier ones this process still holds.
+            // Closing the channel (below) returns them first, in order, then switches over.
+            // The workers have stopped, so nothing is settled any more: what the broker sent
+            // and the pump did not take yet goes back with the rest.
+            if let Some(pump) = pump {
+                pump.abort();
             }
-        }
-        // After the cancel the stream ends once what the broker already sent is pumped, so
-        // those deliveries are counted below.
-        if let Some(mut pump) = pump
-            && tokio::time::timeout(Duration::from_secs(1), &mut pump)
-                .await
-                .is_err()
-        {
-            pump.abort();
+        } else {
+            for tag in &self.tags {
+                let cancel = channel.basic_cancel(
+                    short(tag).unwrap_or_default(),
+                    BasicCancelOptions::default(),
+                );
+                if let Err(error) = self.link.call("cancel a consumer", cancel).await {
+                    tracing::debug!(subscriber = self.subscriber, %error, "cancelling a consumer");
+                }
+            }
+            // After the cancel the stream ends once what the broker already sent is pumped,
+            // so those deliveries are counted below.
+            if let Some(mut pump) = pump
+                && tokio::time::timeout(Duration::from_secs(1), &mut pump)
+                    .await
+                    .is_err()
+            {
+                pump.abort();
+            }
         }
         let mut unfinished = self.held();
         // A quorum queue keeps counting a cancelled consumer while it holds unacknowledged
@@ -388,7 +524,8 @@ impl ConsumerState {
         {
             unfinished += ready + self.pending_retries();
         }
-        // Closing the channel returns what it held to the queue, for the next consumer.
+        // Closing the channel returns what it held (parked deliveries included) to the queue,
+        // for the next consumer.
         let closing = channel.close(200, "tidings bus closed".into());
         if let Err(error) = self.link.call("close a channel", closing).await {
             tracing::debug!(subscriber = self.subscriber, %error, "closing a consumer's channel");
@@ -414,17 +551,20 @@ impl Consumer for AmqpConsumer {
             Outcome::Handled => {
                 if let Some(acker) = state.acker(delivery.seq) {
                     state.acknowledge(&acker).await;
-                    state.forget(delivery.seq);
+                    state.forget(&delivery);
                 }
             }
             Outcome::Retry { delay } if state.ordered => {
-                // The retry waits here, holding its partition (its message unacknowledged).
+                // The retry waits here, holding its key's lane (its message unacknowledged),
+                // unless its channel was lost meanwhile: the broker then delivers it again.
                 delivery.attempt += 1;
                 let weak = Arc::downgrade(state);
                 tokio::spawn(async move {
                     tokio::time::sleep(delay).await;
-                    if let Some(state) = weak.upgrade() {
-                        let _ = state.to_workers.send(delivery);
+                    if let Some(state) = weak.upgrade()
+                        && state.is_held(delivery.seq)
+                    {
+                        state.dispatch(delivery);
                     }
                 });
             }
@@ -442,7 +582,31 @@ impl Consumer for AmqpConsumer {
                         state.requeue(&acker).await;
                     }
                 }
-                state.forget(delivery.seq);
+                state.forget(&delivery);
+            }
+            Outcome::DeadLettered(letter) if state.ordered => {
+                // Returned to its queue it would come after its key's later events: it keeps
+                // its lane until the dead letter is stored.
+                let state = Arc::clone(state);
+                let store = async move {
+                    loop {
+                        let Some(acker) = state.acker(delivery.seq) else {
+                            return;
+                        };
+                        match dead_letters::store(&state.link, &letter).await {
+                            Ok(()) => {
+                                state.acknowledge(&acker).await;
+                                state.forget(&delivery);
+                                return;
+                            }
+                            Err(error) => {
+                                tracing::error!(subscriber = state.subscriber, %error, "cannot store a dead letter; trying again, its key waiting");
+                                tokio::time::sleep(DEAD_LETTER_AGAIN).await;
+                            }
+                        }
+                    }
+                };
+                tokio::spawn(store);
             }
             Outcome::DeadLettered(letter) => {
                 if let Some(acker) = state.acker(delivery.seq) {
@@ -453,7 +617,7 @@ impl Consumer for AmqpConsumer {
                             state.requeue(&acker).await;
                         }
                     }
-                    state.forget(delivery.seq);
+                    state.forget(&delivery);
                 }
             }
         }

@@ -190,10 +190,10 @@ async fn watch(link: Weak<Link>) {
         }
         let generation = link.generation();
         for consumer in link.live_consumers() {
-            if consumer.generation() < generation
+            if consumer.needs_subscribe(generation)
                 && let Err(error) = consumer.subscribe().await
             {
-                tracing::warn!(%error, "subscribing again after a new connection");
+                tracing::warn!(%error, "subscribing again after a new connection or channel");
             }
         }
     }
