@@ -13,7 +13,7 @@ use crate::recorder::{self, Recorder};
 use crate::state::{StateMap, StateValues};
 use crate::subscriber::{self, Subscriber};
 use crate::topology::{self, Topology};
-use crate::transport::{self, Capabilities, Transport};
+use crate::transport::{self, Capabilities};
 use crate::worker::Running;
 
 const DEFAULT_URL: &str = "memory://";

@@ -22,7 +22,7 @@ use crate::stats::Stats;
 use crate::subscriber::Subscriber;
 use crate::tail::Tail;
 use crate::trace::{self, TraceParent};
-use crate::transport::{AnyConsumer, AnyTransport, Consumer, Outgoing, Transport};
+use crate::transport::{AnyConsumer, AnyTransport, Outgoing};
 use crate::worker::Running;
 
 /// A running event bus. Cheap to clone; every clone is the same bus.

@@ -11,7 +11,6 @@ use crate::bus::Bus;
 use crate::delivery::Delivery;
 use crate::error::Result;
 use crate::event::EventId;
-use crate::transport::Transport;
 use crate::worker::Running;
 
 /// The id of one dead letter.

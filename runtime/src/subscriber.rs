@@ -243,7 +243,15 @@ impl<H: Handler<Args>, Args: 'static> ErasedHandler for Typed<H, Args> {
         bus: crate::Bus,
         worker: usize,
     ) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(worker::run(self, consumer, running, bus, worker))
+        // One worker loop per kind of consumer: the in-process engine's receipts are `()`.
+        match consumer {
+            AnyConsumer::Local(consumer) => {
+                tokio::spawn(worker::run(self, consumer, running, bus, worker))
+            }
+            AnyConsumer::Linked(consumer) => {
+                tokio::spawn(worker::run(self, consumer, running, bus, worker))
+            }
+        }
     }
 }
 

@@ -5,7 +5,6 @@ use tokio::time::MissedTickBehavior;
 
 use super::GAUGE_INTERVAL;
 use crate::bus::Bus;
-use crate::transport::Consumer;
 
 /// Samples `bus`'s gauges every [`GAUGE_INTERVAL`] until the bus stops it at shutdown.
 pub(crate) async fn sample_gauges(bus: Bus) {

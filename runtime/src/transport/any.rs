@@ -2,14 +2,12 @@
 //! nothing is boxed on its hot path, or a transport linked in by URL scheme, called through
 //! trait objects.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::dynamic::{DynConsumer, DynTransport};
 use super::memory::{LocalConsumer, LocalTransport};
-use super::{Capabilities, Consumer, Outcome, Outgoing, Transport};
+use super::{Capabilities, Consumer, Outgoing, Transport};
 use crate::dead_letter::{DeadLetter, DeadLetterId};
-use crate::delivery::Delivery;
 use crate::error::Result;
 use crate::subscriber::Subscriber;
 use crate::tail::Tail;
@@ -37,14 +35,14 @@ macro_rules! forward {
     };
 }
 
-impl Transport for AnyTransport {
-    type Consumer = AnyConsumer;
-
-    fn capabilities(&self) -> Capabilities {
+/// The transport's methods, forwarded; `Transport` itself is not implemented, since its
+/// consumers have receipts of different types.
+impl AnyTransport {
+    pub(crate) fn capabilities(&self) -> Capabilities {
         forward!(self, t => t.capabilities())
     }
 
-    async fn subscribe(&self, subscriber: &Subscriber, workers: usize) -> Result<AnyConsumer> {
+    pub(crate) async fn subscribe(&self, subscriber: &Subscriber, workers: usize) -> Result<AnyConsumer> {
         match self {
             Self::Local(t) => Transport::subscribe(t, subscriber, workers)
                 .await
@@ -55,35 +53,35 @@ impl Transport for AnyTransport {
         }
     }
 
-    async fn publish(&self, outgoing: Outgoing<'_>) -> Result<()> {
+    pub(crate) async fn publish(&self, outgoing: Outgoing<'_>) -> Result<()> {
         forward!(self, t => t.publish(outgoing).await)
     }
 
-    async fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
+    pub(crate) async fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
         forward!(self, t => t.dead_letters().await)
     }
 
-    async fn dead_letter(&self, id: &DeadLetterId) -> Result<Option<DeadLetter>> {
+    pub(crate) async fn dead_letter(&self, id: &DeadLetterId) -> Result<Option<DeadLetter>> {
         forward!(self, t => t.dead_letter(id).await)
     }
 
-    async fn replay(&self, id: &DeadLetterId) -> Result<()> {
+    pub(crate) async fn replay(&self, id: &DeadLetterId) -> Result<()> {
         forward!(self, t => t.replay(id).await)
     }
 
-    async fn tail(&self, event_name: &str) -> Result<Tail> {
+    pub(crate) async fn tail(&self, event_name: &str) -> Result<Tail> {
         forward!(self, t => t.tail(event_name).await)
     }
 
-    async fn discard(&self, id: &DeadLetterId) -> Result<()> {
+    pub(crate) async fn discard(&self, id: &DeadLetterId) -> Result<()> {
         forward!(self, t => t.discard(id).await)
     }
 
-    async fn wait_idle(&self) {
+    pub(crate) async fn wait_idle(&self) {
         forward!(self, t => t.wait_idle().await)
     }
 
-    async fn close(&self, consumers: &[AnyConsumer]) -> Result<usize> {
+    pub(crate) async fn close(&self, consumers: &[AnyConsumer]) -> Result<usize> {
         match self {
             Self::Local(t) => {
                 let own: Vec<LocalConsumer> = consumers
@@ -109,16 +107,11 @@ impl Transport for AnyTransport {
     }
 }
 
-impl Consumer for AnyConsumer {
-    async fn fetch(&self, batch: &mut VecDeque<Delivery>) {
-        forward!(self, c => c.fetch(batch).await)
-    }
-
-    async fn settle(&self, delivery: Delivery, outcome: Outcome) {
-        forward!(self, c => c.settle(delivery, outcome).await)
-    }
-
-    fn unfinished(&self) -> usize {
-        forward!(self, c => c.unfinished())
+impl AnyConsumer {
+    pub(crate) fn unfinished(&self) -> usize {
+        match self {
+            Self::Local(consumer) => consumer.unfinished(),
+            Self::Linked(consumer) => consumer.unfinished(),
+        }
     }
 }

@@ -103,11 +103,26 @@ pub trait Transport: Send + Sync + 'static {
 
 /// Where one subscriber's workers take deliveries from, and report back to.
 pub trait Consumer: Clone + Send + Sync + 'static {
-    /// Moves one or more ready deliveries into `batch`, waiting for at least one.
-    fn fetch(&self, batch: &mut VecDeque<Delivery>) -> impl Future<Output = ()> + Send;
+    /// What settles one delivery on the transport (an ack handle, an offset, a journal
+    /// position): handed out by [`fetch`](Self::fetch) beside its delivery and given back to
+    /// [`settle`](Self::settle), so a transport keeps no table of what its workers hold.
+    type Receipt: Send + 'static;
 
-    /// Settles a delivery; it leaves the subscriber's queue unless it is to be retried.
-    fn settle(&self, delivery: Delivery, outcome: Outcome) -> impl Future<Output = ()> + Send;
+    /// Moves one or more ready deliveries, each with its receipt, into `batch`, waiting for at
+    /// least one.
+    fn fetch(
+        &self,
+        batch: &mut VecDeque<(Delivery, Self::Receipt)>,
+    ) -> impl Future<Output = ()> + Send;
+
+    /// Settles a delivery with its receipt; it leaves the subscriber's queue unless it is to be
+    /// retried.
+    fn settle(
+        &self,
+        delivery: Delivery,
+        receipt: Self::Receipt,
+        outcome: Outcome,
+    ) -> impl Future<Output = ()> + Send;
 
     /// Deliveries accepted and not yet finished (queued, in flight, or waiting to retry), as
     /// far as this process knows.

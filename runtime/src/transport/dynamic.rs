@@ -51,10 +51,15 @@ pub(crate) trait DynTransport: Send + Sync + 'static {
 /// candidates.
 pub(crate) struct Dyn<T>(pub(crate) T);
 
+/// A receipt behind a trait object: the transport's own, boxed by [`Dyn`] and unboxed again
+/// before its `settle` sees it.
+pub(crate) type AnyReceipt = Box<dyn Any + Send>;
+
 /// [`Consumer`] as a trait object.
 pub(crate) trait DynConsumer: Send + Sync + 'static {
-    fn fetch<'a>(&'a self, batch: &'a mut VecDeque<Delivery>) -> BoxFuture<'a, ()>;
-    fn settle(&self, delivery: Delivery, outcome: Outcome) -> BoxFuture<'_, ()>;
+    fn fetch<'a>(&'a self, batch: &'a mut VecDeque<(Delivery, AnyReceipt)>) -> BoxFuture<'a, ()>;
+    fn settle(&self, delivery: Delivery, receipt: AnyReceipt, outcome: Outcome)
+    -> BoxFuture<'_, ()>;
     fn unfinished(&self) -> usize;
     /// The transport's own consumer, for its `close`.
     fn as_any(&self) -> &dyn Any;
@@ -118,12 +123,29 @@ impl<T: Transport> DynTransport for Dyn<T> {
 }
 
 impl<C: Consumer> DynConsumer for Dyn<C> {
-    fn fetch<'a>(&'a self, batch: &'a mut VecDeque<Delivery>) -> BoxFuture<'a, ()> {
-        Box::pin(self.0.fetch(batch))
+    fn fetch<'a>(&'a self, batch: &'a mut VecDeque<(Delivery, AnyReceipt)>) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let mut fetched = VecDeque::new();
+            self.0.fetch(&mut fetched).await;
+            batch.extend(
+                fetched
+                    .into_iter()
+                    .map(|(delivery, receipt)| (delivery, Box::new(receipt) as AnyReceipt)),
+            );
+        })
     }
 
-    fn settle(&self, delivery: Delivery, outcome: Outcome) -> BoxFuture<'_, ()> {
-        Box::pin(self.0.settle(delivery, outcome))
+    fn settle(
+        &self,
+        delivery: Delivery,
+        receipt: AnyReceipt,
+        outcome: Outcome,
+    ) -> BoxFuture<'_, ()> {
+        match receipt.downcast::<C::Receipt>() {
+            Ok(receipt) => Box::pin(self.0.settle(delivery, *receipt, outcome)),
+            // Receipts only ever come back to the consumer that fetched them.
+            Err(_) => unreachable!("a receipt settled on another consumer than its own"),
+        }
     }
 
     fn unfinished(&self) -> usize {
@@ -132,5 +154,22 @@ impl<C: Consumer> DynConsumer for Dyn<C> {
 
     fn as_any(&self) -> &dyn Any {
         self
+    }
+}
+
+/// Workers run on a linked transport's consumer through this impl.
+impl Consumer for Arc<dyn DynConsumer> {
+    type Receipt = AnyReceipt;
+
+    async fn fetch(&self, batch: &mut VecDeque<(Delivery, AnyReceipt)>) {
+        DynConsumer::fetch(&**self, batch).await;
+    }
+
+    async fn settle(&self, delivery: Delivery, receipt: AnyReceipt, outcome: Outcome) {
+        DynConsumer::settle(&**self, delivery, receipt, outcome).await;
+    }
+
+    fn unfinished(&self) -> usize {
+        DynConsumer::unfinished(&**self)
     }
 }

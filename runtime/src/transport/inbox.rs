@@ -44,6 +44,13 @@ impl<R: Send + 'static> InboxSender<R> {
             .map_err(|mpsc::error::SendError(pair)| pair)
     }
 
+    /// Puts a delivery in if there is room now; gives the pair back if not.
+    pub fn try_send(&self, delivery: Delivery, receipt: R) -> Result<(), (Delivery, R)> {
+        self.0.try_send((delivery, receipt)).map_err(|error| match error {
+            mpsc::error::TrySendError::Full(pair) | mpsc::error::TrySendError::Closed(pair) => pair,
+        })
+    }
+
     /// Waits until there is room for at least one delivery, and says how much: what a pump
     /// asks its broker for, so that nothing waits here long enough to outlive its deadline.
     pub async fn room(&self) -> Result<usize, InboxClosed> {

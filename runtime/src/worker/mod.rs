@@ -50,7 +50,7 @@ pub(crate) async fn run<H: Handler<Args>, Args: 'static, C: Consumer>(
     let mut batch = VecDeque::new();
     loop {
         consumer.fetch(&mut batch).await;
-        while let Some(mut delivery) = batch.pop_front() {
+        while let Some((mut delivery, receipt)) = batch.pop_front() {
             if let Some(limiter) = &running.limiter {
                 limiter.acquire().await;
             }
@@ -108,7 +108,7 @@ pub(crate) async fn run<H: Handler<Args>, Args: 'static, C: Consumer>(
             if let Some(recorder) = bus.recorder() {
                 recorder.attempted(&running.name, &delivery, &outcome);
             }
-            consumer.settle(delivery, outcome).await;
+            consumer.settle(delivery, receipt, outcome).await;
         }
     }
 }

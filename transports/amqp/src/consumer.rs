@@ -20,7 +20,7 @@
 //! queue: an ordered consumer therefore never cancels (it closes its channel) and never returns
 //! a single delivery.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -32,7 +32,6 @@ use lapin::options::{
 };
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Acker, Channel};
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::dead_letters;
@@ -47,7 +46,7 @@ use tidings_core::Subscriber;
 use tidings_core::WireError;
 use tidings_core::transport::partition::PARTITIONS;
 use tidings_core::transport::{Consumer, Outcome};
-use tidings_core::transport::{Delivery, Lanes, Meta, Payload};
+use tidings_core::transport::{Delivery, Inbox, InboxSender, Lanes, inbox};
 
 /// How often a consumer refreshes its queue's message count for `stats()`.
 const COUNT_EVERY: Duration = Duration::from_millis(200);
@@ -93,9 +92,9 @@ pub(crate) struct ConsumerState {
     generation: AtomicU64,
     /// One consumer tag per queue.
     tags: Vec<String>,
-    /// Deliveries ready for a worker.
-    to_workers: mpsc::UnboundedSender<Delivery>,
-    from_pump: tokio::sync::Mutex<mpsc::UnboundedReceiver<Delivery>>,
+    /// Deliveries ready for a worker, with their receipts.
+    to_workers: InboxSender<AmqpReceipt>,
+    inbox: Inbox<AmqpReceipt>,
     /// Deliveries taken from the broker and not yet settled.
     held: Mutex<Held>,
     next_seq: AtomicU64,
@@ -113,13 +112,29 @@ pub(crate) struct ConsumerState {
     counter: Mutex<Option<JoinHandle<()>>>,
 }
 
-/// What a consumer holds unsettled: running or waiting to retry (by [`Delivery::seq`]), and,
+/// What settles one delivery: its acknowledgement handle, and the number this consumer gave
+/// it, by which it knows whether the delivery is still held (its channel may have been lost
+/// since, and a new channel's deliveries hold the lanes).
+pub struct AmqpReceipt {
+    seq: u64,
+    acker: Acker,
+}
+
+impl std::fmt::Debug for AmqpReceipt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AmqpReceipt")
+            .field("seq", &self.seq)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a consumer holds unsettled: running or waiting to retry (by receipt number), and,
 /// when `ordered`, parked behind its key. One lock, so that a delivery moving from parked to
 /// running is always counted once.
 #[derive(Default)]
 struct Held {
-    running: HashMap<u64, Acker>,
-    lanes: Lanes<Acker>,
+    running: HashSet<u64>,
+    lanes: Lanes<AmqpReceipt>,
 }
 
 impl AmqpConsumer {
@@ -159,7 +174,9 @@ impl AmqpConsumer {
             .iter()
             .map(|_| format!("tidings.{}.{:x}", std::process::id(), fastrand::u64(..)))
             .collect();
-        let (to_workers, from_pump) = mpsc::unbounded_channel();
+        // Room for everything the broker may send at once, so that handing a delivery over
+        // never waits (see `dispatch`).
+        let (to_workers, inbox) = inbox(usize::from(prefetch).max(1) * queues.len());
         let state = Arc::new(ConsumerState {
             link: Arc::clone(link),
             queues,
@@ -174,7 +191,7 @@ impl AmqpConsumer {
             generation: AtomicU64::new(0),
             tags,
             to_workers,
-            from_pump: tokio::sync::Mutex::new(from_pump),
+            inbox,
             held: Mutex::default(),
             next_seq: AtomicU64::new(1),
             lost: AtomicBool::new(false),
@@ -320,39 +337,30 @@ impl ConsumerState {
         let first_failed_at = headers
             .and_then(|headers| header_text(headers, FIRST_FAILED_AT))
             .and_then(|text| humantime::parse_rfc3339_weak(&text).ok());
-        // A message whose envelope cannot even be read (a malformed attribute header) still
-        // becomes a delivery: the worker dead-letters it with why, as any undecodable payload.
-        let (meta, payload) = match read_envelope(&message, self.event_name) {
-            Ok(envelope) => Meta::from_envelope(envelope),
-            Err(error) => {
-                let envelope = Envelope::new(self.event_name, message.data.clone());
-                let (meta, _) = Meta::from_envelope(envelope);
-                let bytes: Arc<[u8]> = message.data.into();
-                let reason = error.to_string().into();
-                (meta, Payload::Unreadable { reason, bytes })
-            }
-        };
-        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
-        let id = meta.id;
-        let delivery = Delivery {
-            meta,
-            payload,
-            attempt: retried.unwrap_or(1) + redelivered,
+        let delivery = Delivery::received(
+            read_envelope(&message, self.event_name),
+            &message.data,
+            self.event_name,
+            retried.unwrap_or(1) + redelivered,
             first_failed_at,
-            seq,
+        );
+        let id = delivery.meta.id;
+        let receipt = AmqpReceipt {
+            seq: self.next_seq.fetch_add(1, Ordering::Relaxed),
+            acker: message.acker,
         };
         // Held (running or parked) first, then no longer on its way back: `wait_idle` always
         // sees one of the two.
         let runnable = {
             let mut held = self.held.lock().expect("held lock");
             let runnable = match self.ordered {
-                true => held.lanes.admit(delivery, message.acker),
-                false => Some((delivery, message.acker)),
+                true => held.lanes.admit(delivery, receipt),
+                false => Some((delivery, receipt)),
             };
-            runnable.map(|(delivery, acker)| {
-                held.running.insert(delivery.seq, acker);
-                delivery
-            })
+            if let Some((_, receipt)) = &runnable {
+                held.running.insert(receipt.seq);
+            }
+            runnable
         };
         if let Some(attempt) = retried {
             self.retrying
@@ -360,14 +368,18 @@ impl ConsumerState {
                 .expect("retrying lock")
                 .remove(&(id, attempt));
         }
-        if let Some(delivery) = runnable {
-            self.dispatch(delivery);
+        if let Some((delivery, receipt)) = runnable {
+            self.dispatch(delivery, receipt);
         }
     }
 
-    /// Hands `delivery` to the workers.
-    fn dispatch(&self, delivery: Delivery) {
-        let _ = self.to_workers.send(delivery);
+    /// Hands `delivery` to the workers. The inbox has room for all the broker may send, so
+    /// this does not wait; should it ever be full, a task waits for room rather than drop it.
+    fn dispatch(&self, delivery: Delivery, receipt: AmqpReceipt) {
+        if let Err((delivery, receipt)) = self.to_workers.try_send(delivery, receipt) {
+            let to_workers = self.to_workers.clone();
+            tokio::spawn(async move { to_workers.send(delivery, receipt).await });
+        }
     }
 
     /// Ready messages in the subscriber's queues, counted on the broker.
@@ -379,45 +391,34 @@ impl ConsumerState {
         Ok(ready)
     }
 
-    /// The acker of a held delivery. It stays held until [`forget`](Self::forget), after its
-    /// outcome is carried out: until then `wait_idle` must see it, for a retry or dead letter
-    /// on its way is in no queue yet.
-    fn acker(&self, seq: u64) -> Option<Acker> {
-        self.held
-            .lock()
-            .expect("held lock")
-            .running
-            .get(&seq)
-            .cloned()
-    }
-
     /// The delivery is settled: forget it and, when `ordered`, let the next delivery parked
-    /// behind its key run. A delivery no longer held (its channel was lost since) releases
-    /// nothing: its key's lane, if any, belongs to the new channel's deliveries.
-    fn forget(&self, delivery: &Delivery) {
+    /// behind its key run. Until then it counts as held, so `wait_idle` sees it while a retry
+    /// or dead letter of it is in no queue yet. A delivery no longer held (its channel was
+    /// lost since) releases nothing: its key's lane, if any, belongs to the new channel's.
+    fn forget(&self, delivery: &Delivery, receipt: &AmqpReceipt) {
         let next = {
             let mut held = self.held.lock().expect("held lock");
-            if held.running.remove(&delivery.seq).is_none() || !self.ordered {
+            if !held.running.remove(&receipt.seq) || !self.ordered {
                 return;
             }
-            held.lanes
-                .release(delivery.meta.key_hash)
-                .map(|(next, acker)| {
-                    held.running.insert(next.seq, acker);
-                    next
-                })
+            let next = held.lanes.release(delivery.meta.key_hash);
+            if let Some((_, receipt)) = &next {
+                held.running.insert(receipt.seq);
+            }
+            next
         };
-        if let Some(next) = next {
-            self.dispatch(next);
+        if let Some((next, receipt)) = next {
+            self.dispatch(next, receipt);
         }
     }
 
-    fn is_held(&self, seq: u64) -> bool {
+    /// Whether the delivery of `receipt` is still held here (its channel not lost since).
+    fn is_held(&self, receipt: &AmqpReceipt) -> bool {
         self.held
             .lock()
             .expect("held lock")
             .running
-            .contains_key(&seq)
+            .contains(&receipt.seq)
     }
 
     async fn acknowledge(&self, acker: &Acker) {
@@ -535,24 +536,24 @@ impl ConsumerState {
 }
 
 impl Consumer for AmqpConsumer {
-    async fn fetch(&self, batch: &mut VecDeque<Delivery>) {
+    type Receipt = AmqpReceipt;
+
+    async fn fetch(&self, batch: &mut VecDeque<(Delivery, AmqpReceipt)>) {
         // One at a time: a worker that took several would run them in turn while other
         // workers sit idle, and prefetch already bounds what this process holds.
-        let next = self.0.from_pump.lock().await.recv().await;
-        match next {
-            Some(delivery) => batch.push_back(delivery),
-            None => std::future::pending().await,
-        }
+        self.0.inbox.fetch(batch).await;
     }
 
-    async fn settle(&self, mut delivery: Delivery, outcome: Outcome) {
+    async fn settle(&self, mut delivery: Delivery, receipt: AmqpReceipt, outcome: Outcome) {
         let state = &self.0;
+        if !state.is_held(&receipt) {
+            // Its channel was lost since: the broker delivers it again.
+            return;
+        }
         match outcome {
             Outcome::Handled => {
-                if let Some(acker) = state.acker(delivery.seq) {
-                    state.acknowledge(&acker).await;
-                    state.forget(&delivery);
-                }
+                state.acknowledge(&receipt.acker).await;
+                state.forget(&delivery, &receipt);
             }
             Outcome::Retry { delay } if state.ordered => {
                 // The retry waits here, holding its key's lane (its message unacknowledged),
@@ -562,41 +563,35 @@ impl Consumer for AmqpConsumer {
                 tokio::spawn(async move {
                     tokio::time::sleep(delay).await;
                     if let Some(state) = weak.upgrade()
-                        && state.is_held(delivery.seq)
+                        && state.is_held(&receipt)
                     {
-                        state.dispatch(delivery);
+                        state.dispatch(delivery, receipt);
                     }
                 });
             }
             Outcome::Retry { delay } => {
-                let Some(acker) = state.acker(delivery.seq) else {
-                    return;
-                };
                 match state.schedule_retry(&delivery, delay).await {
-                    Ok(true) => state.acknowledge(&acker).await,
+                    Ok(true) => state.acknowledge(&receipt.acker).await,
                     // Full queue or broker trouble: back into the queue now, which the broker
                     // counts as a delivery, so the attempt number still goes up.
-                    Ok(false) => state.requeue(&acker).await,
+                    Ok(false) => state.requeue(&receipt.acker).await,
                     Err(error) => {
                         tracing::warn!(subscriber = state.subscriber, %error, "cannot schedule a retry; returning the delivery to its queue");
-                        state.requeue(&acker).await;
+                        state.requeue(&receipt.acker).await;
                     }
                 }
-                state.forget(&delivery);
+                state.forget(&delivery, &receipt);
             }
             Outcome::DeadLettered(letter) if state.ordered => {
                 // Returned to its queue it would come after its key's later events: it keeps
                 // its lane until the dead letter is stored.
                 let state = Arc::clone(state);
                 let store = async move {
-                    loop {
-                        let Some(acker) = state.acker(delivery.seq) else {
-                            return;
-                        };
+                    while state.is_held(&receipt) {
                         match dead_letters::store(&state.link, &letter).await {
                             Ok(()) => {
-                                state.acknowledge(&acker).await;
-                                state.forget(&delivery);
+                                state.acknowledge(&receipt.acker).await;
+                                state.forget(&delivery, &receipt);
                                 return;
                             }
                             Err(error) => {
@@ -609,16 +604,14 @@ impl Consumer for AmqpConsumer {
                 tokio::spawn(store);
             }
             Outcome::DeadLettered(letter) => {
-                if let Some(acker) = state.acker(delivery.seq) {
-                    match dead_letters::store(&state.link, &letter).await {
-                        Ok(()) => state.acknowledge(&acker).await,
-                        Err(error) => {
-                            tracing::error!(subscriber = state.subscriber, %error, "cannot store a dead letter; returning the delivery to its queue");
-                            state.requeue(&acker).await;
-                        }
+                match dead_letters::store(&state.link, &letter).await {
+                    Ok(()) => state.acknowledge(&receipt.acker).await,
+                    Err(error) => {
+                        tracing::error!(subscriber = state.subscriber, %error, "cannot store a dead letter; returning the delivery to its queue");
+                        state.requeue(&receipt.acker).await;
                     }
-                    state.forget(&delivery);
                 }
+                state.forget(&delivery, &receipt);
             }
         }
     }

@@ -20,11 +20,15 @@ pub(crate) struct LocalConsumer {
 }
 
 impl Consumer for LocalConsumer {
-    async fn fetch(&self, batch: &mut VecDeque<Delivery>) {
+    /// Nothing: a delivery's journal position travels in the delivery itself, since the
+    /// queue keeps it there for retries anyway.
+    type Receipt = ();
+
+    async fn fetch(&self, batch: &mut VecDeque<(Delivery, ())>) {
         self.queue.take(batch).await;
     }
 
-    async fn settle(&self, mut delivery: Delivery, outcome: Outcome) {
+    async fn settle(&self, mut delivery: Delivery, (): (), outcome: Outcome) {
         let (queue, journal) = (&self.queue, self.engine.journal.as_ref());
         match outcome {
             Outcome::Handled => {

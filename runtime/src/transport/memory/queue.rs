@@ -198,7 +198,7 @@ impl SubscriberQueue {
     }
 
     /// Moves this worker's share of the ready deliveries into `batch`, waiting for at least one.
-    pub(crate) async fn take(&self, batch: &mut VecDeque<Delivery>) {
+    pub(crate) async fn take(&self, batch: &mut VecDeque<(Delivery, ())>) {
         loop {
             let ready = self.ready.notified();
             tokio::pin!(ready);
@@ -210,7 +210,7 @@ impl SubscriberQueue {
                     .div_ceil(self.workers.load(Ordering::Relaxed).max(1))
                     .min(MAX_BATCH);
                 if share > 0 {
-                    batch.extend(state.ready.drain(..share));
+                    batch.extend(state.ready.drain(..share).map(|delivery| (delivery, ())));
                     let more = !state.ready.is_empty() && state.waiting_workers > 0;
                     drop(state);
                     if more {
