@@ -70,7 +70,7 @@ impl Drop for NatsBackend {
                 return;
             };
             let js = async_nats::jetstream::new(client);
-            for stream in ["events", "dead"] {
+            for stream in ["events", "dead", "parked"] {
                 let _ = js.delete_stream(format!("{namespace}-{stream}")).await;
             }
         });
