@@ -49,7 +49,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::names::PARTITIONS;
-use super::publish::{PARKED_PREFIX, REPLAY_FOR, header_pairs, read_envelope};
+use super::publish::{REPLAY_FOR, header_pairs, read_envelope};
 use super::pump::Pump;
 use super::{Shared, dead_letters, timed};
 use crate::dead_letter::Envelope;
@@ -416,7 +416,6 @@ impl Inner {
             headers.insert(PARKED_FIRST_FAILED, first_failed.as_str());
             headers.insert(PARKED_DUE, millis(retry.due).to_string().as_str());
         }
-        debug_assert!(PARKED_DUE.starts_with(PARKED_PREFIX));
         let subject = self.shared.names.parked(&self.base, partition, key_hash);
         let config = &self.shared.config;
         let sent = self
@@ -567,5 +566,19 @@ impl Consumer for NatsConsumer {
             .filter_map(|(name, filter)| inner.shared.backlog.last_known(name, filter))
             .sum();
         in_hand.max(usize::try_from(on_server).unwrap_or(usize::MAX))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parked_headers_are_the_transports_own_not_the_events() {
+        for name in [PARKED_ATTEMPTS, PARKED_FIRST_FAILED, PARKED_DUE] {
+            assert!(super::super::publish::reserved(name), "{name}");
+        }
+        let at = UNIX_EPOCH + Duration::from_millis(1_765_000_000_123);
+        assert_eq!(from_millis(&millis(at).to_string()), Some(at));
     }
 }

@@ -13,7 +13,7 @@ pub(crate) use crate::wire::binary::NATS_PREFIX as PREFIX;
 pub(crate) const REPLAY_FOR: &str = "tidings-replay-for";
 
 /// Marks the transport's own headers on a parked event (`consumer.rs`).
-pub(crate) const PARKED_PREFIX: &str = "tidings-parked-";
+const PARKED_PREFIX: &str = "tidings-parked-";
 
 /// Headers the transport sets for itself, not extra headers of the event.
 pub(crate) fn reserved(name: &str) -> bool {
