@@ -42,8 +42,8 @@ struct Args {
     out: PathBuf,
 
     /// Run only scenarios whose key contains one of these: publish-one, fan-out-4, fan-out-16,
-    /// retry, dead-letter, latency, durable, and the brokers compiled in: nats (feature `nats`),
-    /// amqp and amqp-park (feature `amqp`).
+    /// retry, dead-letter, latency, durable, and the brokers compiled in: nats and nats-parking
+    /// (feature `nats`), amqp and amqp-park (feature `amqp`).
     scenarios: Vec<String>,
 }
 
@@ -57,6 +57,8 @@ const KEYS: &[&str] = &[
     "durable",
     #[cfg(feature = "nats")]
     "nats",
+    #[cfg(feature = "nats")]
+    "nats-parking",
     #[cfg(feature = "amqp")]
     "amqp",
     #[cfg(feature = "amqp")]
@@ -128,6 +130,8 @@ async fn run(chosen: &[&str], size: Size, quick: bool) -> Results {
             "durable" => rows.extend(durable::publish(size).await),
             #[cfg(feature = "nats")]
             "nats" => rows.extend(scenarios::nats::scenarios(size).await),
+            #[cfg(feature = "nats")]
+            "nats-parking" => rows.push(scenarios::nats_parking::parking(size).await),
             #[cfg(feature = "amqp")]
             "amqp" => rows.extend(scenarios::amqp::amqp(size).await),
             // A measurement without a baseline: it prints its figure.

@@ -544,7 +544,7 @@ async fn ready_in(queue: &str) -> u32 {
     declared.message_count()
 }
 
-/// An `ordered` subscriber in a process of its own (`tests/bin/ordered_member.rs`), and the
+/// An `ordered` subscriber in a process of its own (`tests/bin/amqp_ordered_member.rs`), and the
 /// lines it prints: `(what, key, seq, attempt)`.
 struct OrderedMember {
     child: tokio::process::Child,
@@ -554,13 +554,13 @@ struct OrderedMember {
 impl OrderedMember {
     async fn start(url: &str, mode: &str) -> Self {
         use tokio::io::AsyncBufReadExt;
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ordered_member"))
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_amqp_ordered_member"))
             .args([url, mode])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .expect("start ordered_member");
+            .expect("start amqp_ordered_member");
         let mut stdout = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
         let ready = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
             .await

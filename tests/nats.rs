@@ -68,7 +68,7 @@ impl Drop for NatsBackend {
                 return;
             };
             let js = async_nats::jetstream::new(client);
-            for stream in ["events", "dead"] {
+            for stream in ["events", "dead", "parked"] {
                 let _ = js.delete_stream(format!("{namespace}-{stream}")).await;
             }
         });
@@ -278,4 +278,184 @@ async fn a_deleted_consumer_is_recreated_without_losing_events() {
     seen.sort_unstable();
     assert_eq!(seen, (0..20).collect::<Vec<_>>());
     bus.shutdown().await.unwrap();
+}
+
+/// A process of `tests/bin/nats_ordered_member.rs` and the lines it prints.
+struct OrderedMember {
+    child: tokio::process::Child,
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+}
+
+impl OrderedMember {
+    async fn start(url: &str, stuck: &str, mode: &str) -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_nats_ordered_member"))
+            .args([url, stuck, mode])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start nats_ordered_member");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut member = OrderedMember {
+            child,
+            lines: tokio::io::BufReader::new(stdout).lines(),
+        };
+        assert_eq!(member.next().await.as_deref(), Some("ready"));
+        member
+    }
+
+    /// Its next line; `None` once its output ended.
+    async fn next(&mut self) -> Option<String> {
+        tokio::time::timeout(std::time::Duration::from_secs(60), self.lines.next_line())
+            .await
+            .expect("the member said nothing for a minute")
+            .expect("read the member's output")
+    }
+}
+
+/// `(word, key, seq, attempt)` of a member's `handled`/`failed` line.
+fn heard(line: &str) -> (String, String, u32, u32) {
+    let words: Vec<&str> = line.split(' ').collect();
+    match words.as_slice() {
+        [word @ ("handled" | "failed"), key, seq, attempt] => (
+            (*word).to_owned(),
+            (*key).to_owned(),
+            seq.parse().unwrap(),
+            attempt.parse().unwrap(),
+        ),
+        _ => panic!("a member said `{line}`"),
+    }
+}
+
+/// Parked events are held by the broker, not by the process that parked them: process A runs
+/// an ordered subscriber whose handler fails the first event of key `stuck` once, so its retry
+/// and the key's later events are parked, while two other keys of the same partition are
+/// handled. A is killed with SIGKILL once the parked stream holds the key's events. Process B,
+/// same namespace, then gets the retry when due, as attempt 2 with A's first failure time (read
+/// from the parked copy's headers), and every later event of the key after it, in order, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parked_events_survive_a_killed_process() {
+    use std::time::{Duration, Instant, SystemTime};
+    use tidings::transport::partition::partition_of;
+
+    const STUCK: &str = "stuck";
+    const LATER: u32 = 10;
+    let backend = NatsBackend::new();
+    let url = backend.url();
+    let partition = partition_of(Key::Str(STUCK));
+    let others: Vec<String> = (0..)
+        .map(|n| format!("running-{n}"))
+        .filter(|key| partition_of(Key::Str(key)) == partition)
+        .take(2)
+        .collect();
+    let test_started = SystemTime::now();
+    let mut a = OrderedMember::start(&url, STUCK, "retry").await;
+    let publisher = Bus::builder()
+        .url(url.as_str())
+        .manual()
+        .build()
+        .await
+        .unwrap();
+    for seq in 0..=LATER {
+        publisher.publish(Ping::new(STUCK, seq)).await.unwrap();
+        for key in &others {
+            publisher.publish(Ping::new(key, seq)).await.unwrap();
+        }
+    }
+
+    // A handles the other keys, fails the stuck one once, and parks it with its later events.
+    let js = async_nats::jetstream::new(async_nats::connect(server()).await.unwrap());
+    let mut parked_stream = js
+        .get_stream(format!("{}-parked", backend.namespace))
+        .await
+        .unwrap();
+    let mut by_a = Vec::new();
+    let mut failed_at = None;
+    let others_count = others.len() * (LATER as usize + 1);
+    while failed_at.is_none() || by_a.len() < others_count + 1 {
+        let line = a.next().await.expect("A is running");
+        let line = heard(&line);
+        if line.0 == "failed" {
+            failed_at = Some(Instant::now());
+        }
+        by_a.push(line);
+    }
+    loop {
+        let held = parked_stream.info().await.unwrap().state.messages;
+        if held == u64::from(LATER) + 1 {
+            break;
+        }
+        assert!(held <= u64::from(LATER) + 1, "{held} parked");
+        // The stream's count is the signal: polled, not slept on.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let failed_at = failed_at.unwrap();
+    assert!(
+        failed_at.elapsed() < Duration::from_secs(4),
+        "A must be killed before the retry (5 s after the failure) falls due"
+    );
+    a.child.start_kill().expect("SIGKILL A");
+    while let Some(line) = a.next().await {
+        by_a.push(heard(&line));
+    }
+    assert!(!a.child.wait().await.unwrap().success());
+    let killed_at = SystemTime::now();
+    assert_eq!(
+        by_a.iter()
+            .filter(|(_, key, ..)| key == STUCK)
+            .cloned()
+            .collect::<Vec<_>>(),
+        vec![("failed".to_owned(), STUCK.to_owned(), 0, 1)],
+        "A tried the stuck key's first event once and nothing after it"
+    );
+    for key in &others {
+        let of_key: Vec<(String, u32, u32)> = by_a
+            .iter()
+            .filter(|(_, k, ..)| k == key)
+            .map(|(word, _, seq, attempt)| (word.clone(), *seq, *attempt))
+            .collect();
+        let expected: Vec<_> = (0..=LATER)
+            .map(|seq| ("handled".to_owned(), seq, 1))
+            .collect();
+        assert_eq!(
+            of_key, expected,
+            "A handled `{key}` in order while `{STUCK}` was parked"
+        );
+    }
+
+    // B makes the retry fail for good: dead-lettered, then the key's later events run.
+    let mut b = OrderedMember::start(&url, STUCK, "poison").await;
+    let mut by_b = Vec::new();
+    while by_b.len() < LATER as usize + 1 {
+        by_b.push(heard(&b.next().await.expect("B is running")));
+    }
+    drop(b.child.stdin.take());
+    assert!(
+        b.child.wait().await.unwrap().success(),
+        "B shut down cleanly"
+    );
+    while let Some(line) = b.next().await {
+        by_b.push(heard(&line));
+    }
+    let mut expected = vec![("failed".to_owned(), STUCK.to_owned(), 0, 2)];
+    expected.extend((1..=LATER).map(|seq| ("handled".to_owned(), STUCK.to_owned(), seq, 1)));
+    assert_eq!(
+        by_b, expected,
+        "B: the parked retry as attempt 2, then the key's later events in order, once each"
+    );
+    let dead = publisher.dead_letters().list().await.unwrap();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(
+        (dead[0].subscriber.as_str(), dead[0].attempts),
+        ("ordered", 2)
+    );
+    assert!(
+        test_started <= dead[0].first_failed_at && dead[0].first_failed_at < killed_at,
+        "the first failure is A's, read from the parked copy: {:?}",
+        dead[0].first_failed_at
+    );
+    let held = parked_stream.info().await.unwrap().state.messages;
+    assert_eq!(held, 0, "nothing stays parked");
+    publisher.shutdown().await.unwrap();
 }

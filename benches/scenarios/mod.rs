@@ -11,6 +11,8 @@ pub(crate) mod failures;
 pub(crate) mod latency;
 #[cfg(feature = "nats")]
 pub(crate) mod nats;
+#[cfg(feature = "nats")]
+pub(crate) mod nats_parking;
 pub(crate) mod throughput;
 
 use serde::{Deserialize, Serialize};

@@ -236,7 +236,7 @@ pub struct Delivery {
     /// When the first attempt failed, if one did.
     pub first_failed_at: Option<SystemTime>,
     /// The event's place in the durable journal; 0 when there is none (memory, brokers).
-    pub seq: u64,
+    pub(crate) seq: u64,
 }
 
 impl Delivery {

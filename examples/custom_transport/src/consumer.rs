@@ -19,11 +19,14 @@ pub struct TwinConsumer {
 }
 
 impl Consumer for TwinConsumer {
-    async fn fetch(&self, batch: &mut VecDeque<Delivery>) {
+    /// Nothing to settle with: the queue is in this process.
+    type Receipt = ();
+
+    async fn fetch(&self, batch: &mut VecDeque<(Delivery, ())>) {
         self.queue.take(batch).await;
     }
 
-    async fn settle(&self, delivery: Delivery, outcome: Outcome) {
+    async fn settle(&self, delivery: Delivery, (): (), outcome: Outcome) {
         match outcome {
             Outcome::Handled => self.queue.finish(delivery.meta.key_hash),
             Outcome::Retry { delay } => self.queue.retry_after(delivery, delay),

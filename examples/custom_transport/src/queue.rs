@@ -95,13 +95,13 @@ impl SubscriberQueue {
 
     /// Moves one ready delivery into `batch`, waiting for one. One at a time, so that the
     /// workers of every bus running the subscriber share its work evenly.
-    pub(crate) async fn take(&self, batch: &mut VecDeque<Delivery>) {
+    pub(crate) async fn take(&self, batch: &mut VecDeque<(Delivery, ())>) {
         loop {
             let ready = self.became_ready.notified();
             tokio::pin!(ready);
             ready.as_mut().enable();
             if let Some(delivery) = self.lock().ready.pop_front() {
-                batch.push_back(delivery);
+                batch.push_back((delivery, ()));
                 return;
             }
             ready.await;

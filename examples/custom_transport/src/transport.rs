@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use tidings_core::transport::{Capabilities, Connect, Delivery, Outgoing, Transport, TransportUrl};
+use tidings_core::transport::{Capabilities, Connect, Outgoing, Transport, TransportUrl};
 use tidings_core::{DeadLetter, DeadLetterId, Error, Result, Subscriber, Tail};
 
 use crate::consumer::TwinConsumer;
@@ -56,16 +56,12 @@ impl Transport for TwinTransport {
         // Fan-out: a delivery for every subscriber, each waiting for room in its queue. An
         // event with no subscriber is accepted and goes nowhere, as on any transport.
         for queue in self.engine.subscribers_of(outgoing.event_name) {
-            let delivery = Delivery {
-                meta: outgoing.meta.clone(),
-                // In one process the event itself travels: the subscriber gets the publisher's
-                // `Arc`. A transport across processes would send `outgoing.to_envelope()`.
-                payload: outgoing.payload.clone(),
-                attempt: 1,
-                first_failed_at: None,
-                seq: 0,
-            };
-            queue.enqueue(delivery).await.map_err(|_| Error::ShutDown)?;
+            // In one process the event itself travels: the subscriber gets the publisher's
+            // `Arc`. A transport across processes would send `outgoing.to_envelope()`.
+            queue
+                .enqueue(outgoing.delivery())
+                .await
+                .map_err(|_| Error::ShutDown)?;
         }
         Ok(())
     }
@@ -90,11 +86,9 @@ impl Transport for TwinTransport {
             });
         };
         // To that subscriber's queue only, as a first attempt.
-        let delivery = Delivery {
-            attempt: 1,
-            first_failed_at: None,
-            ..kept.delivery.clone()
-        };
+        let mut delivery = kept.delivery.clone();
+        delivery.attempt = 1;
+        delivery.first_failed_at = None;
         if queue.enqueue(delivery).await.is_err() {
             dead_letters.keep(kept.letter, kept.delivery);
             return Err(Error::ShutDown);

@@ -42,7 +42,11 @@ impl AnyTransport {
         forward!(self, t => t.capabilities())
     }
 
-    pub(crate) async fn subscribe(&self, subscriber: &Subscriber, workers: usize) -> Result<AnyConsumer> {
+    pub(crate) async fn subscribe(
+        &self,
+        subscriber: &Subscriber,
+        workers: usize,
+    ) -> Result<AnyConsumer> {
         match self {
             Self::Local(t) => Transport::subscribe(t, subscriber, workers)
                 .await

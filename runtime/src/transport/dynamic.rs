@@ -58,8 +58,12 @@ pub(crate) type AnyReceipt = Box<dyn Any + Send>;
 /// [`Consumer`] as a trait object.
 pub(crate) trait DynConsumer: Send + Sync + 'static {
     fn fetch<'a>(&'a self, batch: &'a mut VecDeque<(Delivery, AnyReceipt)>) -> BoxFuture<'a, ()>;
-    fn settle(&self, delivery: Delivery, receipt: AnyReceipt, outcome: Outcome)
-    -> BoxFuture<'_, ()>;
+    fn settle(
+        &self,
+        delivery: Delivery,
+        receipt: AnyReceipt,
+        outcome: Outcome,
+    ) -> BoxFuture<'_, ()>;
     fn unfinished(&self) -> usize;
     /// The transport's own consumer, for its `close`.
     fn as_any(&self) -> &dyn Any;

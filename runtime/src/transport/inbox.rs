@@ -46,9 +46,13 @@ impl<R: Send + 'static> InboxSender<R> {
 
     /// Puts a delivery in if there is room now; gives the pair back if not.
     pub fn try_send(&self, delivery: Delivery, receipt: R) -> Result<(), (Delivery, R)> {
-        self.0.try_send((delivery, receipt)).map_err(|error| match error {
-            mpsc::error::TrySendError::Full(pair) | mpsc::error::TrySendError::Closed(pair) => pair,
-        })
+        self.0
+            .try_send((delivery, receipt))
+            .map_err(|error| match error {
+                mpsc::error::TrySendError::Full(pair) | mpsc::error::TrySendError::Closed(pair) => {
+                    pair
+                }
+            })
     }
 
     /// Waits until there is room for at least one delivery, and says how much: what a pump

@@ -2,10 +2,22 @@
 
 use super::Outgoing;
 use crate::dead_letter::Envelope;
-use crate::delivery::Payload;
+use crate::delivery::{Delivery, Payload};
 use crate::error::{Error, Result};
 
 impl Outgoing<'_> {
+    /// Its first delivery to a subscriber, sharing the event itself (an in-process transport
+    /// hands subscribers the publisher's own `Arc`).
+    pub fn delivery(&self) -> Delivery {
+        Delivery {
+            meta: self.meta.clone(),
+            payload: self.payload.clone(),
+            attempt: 1,
+            first_failed_at: None,
+            seq: 0,
+        }
+    }
+
     /// The event as an envelope, its payload JSON: what a broker carries in binary mode.
     pub fn to_envelope(&self) -> Result<Envelope> {
         let (data, subject) = match &self.payload {

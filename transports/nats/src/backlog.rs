@@ -2,7 +2,8 @@
 //! bound `publish` waits on (a group holds at most `queue_capacity` unfinished events, as in
 //! memory), and what `wait_idle` waits for.
 //!
-//! One listing of the stream's consumers answers for every group at once. A publisher reads it
+//! One listing of the streams' consumers (events and parked keys) answers for every group at
+//! once. A publisher reads it
 //! at most every [`FRESH`] while far from the bound, counting its own publishes since, and at
 //! once when they might have reached it.
 
@@ -118,14 +119,22 @@ impl Backlog {
 }
 
 async fn read(shared: &Shared, snapshot: &mut Snapshot) -> Result<()> {
-    let infos: Vec<_> = timed(
+    let events: Vec<_> = timed(
         &shared.config,
         "list the stream's consumers",
         shared.events.consumers().try_collect(),
     )
     .await?;
-    snapshot.consumers = infos
+    // The parked keys of `ordered` subscribers are unfinished work of theirs too.
+    let parked: Vec<_> = timed(
+        &shared.config,
+        "list the parked stream's consumers",
+        shared.parked.consumers().try_collect(),
+    )
+    .await?;
+    snapshot.consumers = events
         .into_iter()
+        .chain(parked)
         .map(|info| {
             let seen = Seen {
                 filter: info.config.filter_subject,

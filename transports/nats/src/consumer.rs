@@ -3,38 +3,124 @@
 //!
 //! An `ordered` subscriber has one consumer per partition instead, each allowed one
 //! unacknowledged message (`max_ack_pending = 1`): the server hands out a partition's next event
-//! only once the previous one is settled, and a message `nak`ed for a retry still counts as
-//! unacknowledged, so a failing key holds back its own partition only, across every instance.
+//! only once the previous one is settled, across every instance. A failing key must not hold
+//! its partition, so it is *parked*:
+//!
+//! - A retry of a keyed event is not `nak`ed: a copy goes to the key's subject in the parked
+//!   stream (`{ns}.parked.{consumer}.p{partition}.{key hash}`) with the attempts made, the first
+//!   failure time and the time it is due as headers, and once the stream has stored it the
+//!   original is acknowledged: the partition moves on at once.
+//! - A keyed event whose key has anything on its parked subject joins it there the same way,
+//!   behind the key's earlier events, and never reaches a worker from the partition.
+//! - Each partition has a consumer of its parked subjects too (`{consumer}-p{n}-parked`, also
+//!   `max_ack_pending = 1`, so the parked stream's order, which is each key's publish order, is
+//!   kept). A parked event is handled like any other; acknowledging it removes it from the work
+//!   queue, and once a key's last parked event is gone the key is no longer parked. A retry of
+//!   a parked event is a `nak` with the delay: it stays its key's head.
+//!
+//! Why per-key order holds in every interleaving: a key gets a parked event only from its
+//! partition's one message in hand (parked before that message is acknowledged, so the
+//! partition's next message already sees it), and a parked event leaves only once handled or
+//! dead-lettered. So when the partition looks a key up while its last parked event is being
+//! acknowledged, either it still sees it, and the new event goes behind it, or it does not,
+//! and that event was settled already. Crashes: a copy is stored before its original is
+//! acknowledged (a crash in between delivers the original again, and its copy's `Nats-Msg-Id`,
+//! the partition consumer and stream sequence, stores it once if it is still parked; if its
+//! copy was handled meanwhile, the event runs again: at least once); a parked event in hand when
+//! its process dies comes back after the ack deadline, still its key's head. Attempts and the
+//! first failure time travel in the copy's headers, so they survive the crash too.
+//!
+//! Events without a key all share partition 0 and keep the plain `nak` with the delay. So do
+//! two keys failing at once in one partition: the second's parked events wait behind the first
+//! key's parked head (one parked message in hand per partition); keys that do not fail are
+//! never delayed.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use async_nats::header::NATS_MESSAGE_ID;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
 use async_nats::jetstream::message::Acker;
+use async_nats::jetstream::stream::LastRawMessageErrorKind;
 use async_nats::jetstream::{self, AckKind};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::names::PARTITIONS;
 use super::publish::{REPLAY_FOR, header_pairs, read_envelope};
 use super::pump::Pump;
 use super::{Shared, dead_letters, timed};
-use tidings_core::Envelope;
-use tidings_core::Result;
 use tidings_core::Subscriber;
+use tidings_core::transport::wire::{from_millis, millis};
 use tidings_core::transport::{Consumer, Outcome};
-use tidings_core::transport::{Delivery, Meta, Payload};
+use tidings_core::transport::{Delivery, Inbox, inbox};
+use tidings_core::{Error, Result};
 
 /// How long a message may stay unacknowledged beyond the subscriber's attempt timeout before
 /// the server gives it to another instance: what a killed instance costs its group in delay.
 /// A message that waited in the channel longer than half of it is marked in progress when a
 /// worker takes it, which restarts the server's clock.
 const ACK_MARGIN: Duration = Duration::from_secs(5);
+/// When a partition cannot tell whether a key is parked (or cannot park it): how soon its
+/// message is tried again. Never guessed: delivering it could overtake the key's parked events.
+const PARK_RETRY: Duration = Duration::from_millis(500);
 
-/// A pulled message: its delivery, its acknowledgement handle, and when it was pulled.
-pub(super) type Ready = (Delivery, Acker, Instant);
+/// Headers of a parked retry: attempts made so far, the first failure and when it is due
+/// (milliseconds since the Unix epoch).
+const PARKED_ATTEMPTS: &str = "tidings-parked-attempts";
+const PARKED_FIRST_FAILED: &str = "tidings-parked-first-failed";
+const PARKED_DUE: &str = "tidings-parked-due";
+
+/// Which stream a server-side consumer reads, and so what its messages are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Source {
+    /// Every event of an unordered subscriber.
+    Events,
+    /// One partition of an ordered subscriber's events.
+    Partition(u64),
+    /// That partition's parked keys.
+    Parked(u64),
+}
+
+/// What settling a delivery needs: how to acknowledge it, where it came from, when it was
+/// pulled, and (from a partition, keyed) the message itself, to park a copy of it.
+pub struct NatsReceipt {
+    acker: Acker,
+    source: Source,
+    /// Its stream sequence, in its own stream.
+    sequence: u64,
+    pulled_at: Instant,
+    parkable: Option<(async_nats::Message, u64)>,
+}
+
+impl NatsReceipt {
+    /// Gives the message back to the server unhandled, for another instance to take now.
+    pub(super) async fn hand_back(self) {
+        let _ = self.acker.ack_with(AckKind::Nak(None)).await;
+    }
+}
+
+impl std::fmt::Debug for NatsReceipt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsReceipt")
+            .field("source", &self.source)
+            .field("sequence", &self.sequence)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A retry to park: the headers of the copy.
+struct Retry {
+    attempts: u32,
+    first_failed: SystemTime,
+    due: SystemTime,
+}
+
+/// A time header: milliseconds since the Unix epoch.
+fn time_header(text: &str) -> Option<SystemTime> {
+    text.parse().ok().map(from_millis)
+}
 
 #[derive(Clone)]
 /// A subscriber's durable pull consumer (or one per partition when ordered).
@@ -52,14 +138,15 @@ pub(super) struct Inner {
     pub(super) shared: Arc<Shared>,
     /// The durable consumer's name on the server (the first partition's, when ordered).
     name: String,
-    /// Every server-side consumer with its filter: one, or one per partition when ordered.
+    /// The subscriber's consumer name, which partition consumers and parked subjects extend.
+    base: String,
+    /// Every server-side consumer with its filter: one, or two per partition when ordered.
     consumers: Vec<(String, String)>,
     subscriber: Arc<str>,
-    ready: tokio::sync::Mutex<mpsc::Receiver<Ready>>,
-    /// Acknowledgement handles of the deliveries workers hold, by stream sequence.
-    in_hand: Mutex<HashMap<u64, Acker>>,
-    /// When each retried delivery first failed: the server keeps only the delivery count.
-    first_failed: Mutex<HashMap<u64, SystemTime>>,
+    inbox: Inbox<NatsReceipt>,
+    /// When each retried delivery first failed, by source and stream sequence, where no header
+    /// says it: the server keeps only the delivery count.
+    first_failed: Mutex<HashMap<(Source, u64), SystemTime>>,
     /// Pulled and not yet settled.
     pub(super) outstanding: AtomicUsize,
     pumps: Mutex<Vec<tokio::task::JoinHandle<()>>>,
@@ -73,20 +160,27 @@ impl NatsConsumer {
     ) -> Result<Self> {
         let base = shared.names.consumer(subscriber.name());
         let event_name = subscriber.event_name();
-        let consumers: Vec<(String, String)> = if subscriber.is_ordered() {
-            (0..PARTITIONS)
-                .map(|p| {
-                    (
-                        format!("{base}-p{p}"),
-                        shared.names.partition_filter(event_name, p),
-                    )
-                })
-                .collect()
+        let ordered = subscriber.is_ordered();
+        let consumers: Vec<(String, String, Source)> = if ordered {
+            let partitions = (0..PARTITIONS).map(|p| {
+                let filter = shared.names.partition_filter(event_name, p);
+                (format!("{base}-p{p}"), filter, Source::Partition(p))
+            });
+            let parked = (0..PARTITIONS).map(|p| {
+                let filter = shared.names.parked_filter(&base, p);
+                (format!("{base}-p{p}-parked"), filter, Source::Parked(p))
+            });
+            partitions.chain(parked).collect()
         } else {
-            vec![(base, shared.names.filter(event_name))]
+            vec![(
+                base.clone(),
+                shared.names.filter(event_name),
+                Source::Events,
+            )]
         };
         let mut pumps = Vec::with_capacity(consumers.len());
-        for (name, filter) in &consumers {
+        for (name, filter, source) in &consumers {
+            let parked = matches!(source, Source::Parked(_));
             let config = pull::Config {
                 durable_name: Some(name.clone()),
                 filter_subject: filter.clone(),
@@ -95,27 +189,46 @@ impl NatsConsumer {
                 // Unlimited: the bus dead-letters after `retries`; a server-side limit would
                 // drop events silently instead.
                 max_deliver: -1,
-                max_ack_pending: if subscriber.is_ordered() { 1 } else { 0 },
-                // A new group starts with the events published from now on, as in memory.
-                deliver_policy: DeliverPolicy::New,
+                max_ack_pending: if ordered { 1 } else { 0 },
+                deliver_policy: if parked {
+                    // A work queue holds only what is still to do.
+                    DeliverPolicy::All
+                } else {
+                    // A new group starts with the events published from now on, as in memory.
+                    DeliverPolicy::New
+                },
                 ..Default::default()
+            };
+            let stream = if parked {
+                &shared.parked
+            } else {
+                &shared.events
             };
             let consumer: PullConsumer = timed(
                 &shared.config,
                 "declare a consumer",
-                shared.events.get_or_create_consumer(name, config.clone()),
+                stream.get_or_create_consumer(name, config.clone()),
             )
             .await?;
-            pumps.push(Pump::new(consumer, name.clone(), config));
+            pumps.push(Pump::new(
+                consumer,
+                stream.clone(),
+                *source,
+                name.clone(),
+                config,
+            ));
         }
-        let (sender, receiver) = mpsc::channel(workers.max(1));
+        let (sender, inbox) = inbox(workers);
         let inner = Arc::new(Inner {
             shared,
             name: consumers[0].0.clone(),
-            consumers,
+            base,
+            consumers: consumers
+                .into_iter()
+                .map(|(name, filter, _)| (name, filter))
+                .collect(),
             subscriber: Arc::from(subscriber.name()),
-            ready: tokio::sync::Mutex::new(receiver),
-            in_hand: Mutex::default(),
+            inbox,
             first_failed: Mutex::default(),
             outstanding: AtomicUsize::new(0),
             pumps: Mutex::new(Vec::new()),
@@ -128,7 +241,7 @@ impl NatsConsumer {
         Ok(NatsConsumer { inner })
     }
 
-    /// The names of its consumers on the server.
+    /// The names of its consumers on the server, parked keys' included.
     pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
         self.inner.consumers.iter().map(|(name, _)| name.as_str())
     }
@@ -143,24 +256,24 @@ impl NatsConsumer {
         for pump in std::mem::take(&mut *self.inner.pumps.lock().expect("pumps lock")) {
             pump.abort();
         }
-        let mut ready = self.inner.ready.lock().await;
-        ready.close();
-        while let Some((_, acker, _)) = ready.recv().await {
-            let _ = acker.ack_with(AckKind::Nak(None)).await;
+        for (_, receipt) in self.inner.inbox.close().await {
+            receipt.hand_back().await;
             self.inner.outstanding.fetch_sub(1, Ordering::SeqCst);
         }
     }
 }
 
 impl Inner {
-    /// The delivery a message carries; `None` for one that is not for this subscriber (a
-    /// replay for another), which is acknowledged and skipped.
+    /// The delivery a message carries; `None` for one that is not for a worker now: not for
+    /// this subscriber (a replay for another: acknowledged and skipped), of a parked key (parked
+    /// behind it), or a parked retry not yet due (`nak`ed until it is).
     pub(super) async fn receive(
         &self,
         message: jetstream::Message,
         event_name: &'static str,
-    ) -> Option<Ready> {
-        let (attempt, sequence) = match message.info() {
+        source: Source,
+    ) -> Option<(Delivery, NatsReceipt)> {
+        let (delivered, sequence) = match message.info() {
             Ok(info) => (
                 u32::try_from(info.delivered).unwrap_or(u32::MAX),
                 info.stream_sequence,
@@ -177,30 +290,136 @@ impl Inner {
             let _ = acker.ack().await;
             return None;
         }
-        let envelope = read_envelope(&headers, &message.payload, event_name);
-        let (meta, payload) = match envelope {
-            Ok(envelope) => Meta::from_envelope(envelope),
-            Err(error) => {
-                let bytes: Arc<[u8]> = message.payload.to_vec().into();
-                let (meta, _) = Meta::from_envelope(Envelope::new(event_name, bytes.to_vec()));
-                let reason = error.to_string().into();
-                (meta, Payload::Unreadable { reason, bytes })
-            }
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(found, _)| *found == name)
+                .map(|(_, value)| *value)
         };
-        let first_failed_at = self
-            .first_failed
-            .lock()
-            .expect("lock")
-            .get(&sequence)
-            .copied();
-        let delivery = Delivery {
-            meta,
-            payload,
+        let mut attempt = delivered;
+        let mut first_failed_at = None;
+        if let Source::Parked(_) = source {
+            let attempts = header(PARKED_ATTEMPTS).and_then(|text| text.parse::<u32>().ok());
+            let due = header(PARKED_DUE).and_then(time_header);
+            if let (Some(attempts), Some(due)) = (attempts, due) {
+                // A parked retry's first delivery is always its timer, so its attempt number
+                // is exact: attempts made, plus the deliveries since, less the timer.
+                if delivered <= 1 {
+                    let wait = due.duration_since(SystemTime::now()).unwrap_or_default();
+                    let wait = (!wait.is_zero()).then_some(wait);
+                    if let Err(error) = acker.ack_with(AckKind::Nak(wait)).await {
+                        // Delivered again after the ack deadline: a later timer, same count.
+                        tracing::warn!(consumer = self.name, sequence, %error, "cannot schedule a parked retry");
+                    }
+                    return None;
+                }
+                attempt = attempts.saturating_add(delivered - 1);
+                first_failed_at = header(PARKED_FIRST_FAILED).and_then(time_header);
+            }
+        }
+        let envelope = read_envelope(&headers, &message.payload, event_name);
+        let first_failed_at = first_failed_at.or_else(|| {
+            let first_failed = self.first_failed.lock().expect("lock");
+            first_failed.get(&(source, sequence)).copied()
+        });
+        let delivery = Delivery::received(
+            envelope,
+            &message.payload,
+            event_name,
             attempt,
             first_failed_at,
-            seq: sequence,
+        );
+        let parkable = match (source, delivery.meta.key_hash) {
+            (Source::Partition(partition), Some(key_hash)) => {
+                match self.parked(partition, key_hash).await {
+                    Ok(false) => Some((message, key_hash)),
+                    Ok(true) => {
+                        // Behind the key's parked events; it never reaches a worker from here.
+                        let parked = self.park(partition, key_hash, sequence, &message, None);
+                        match parked.await {
+                            Ok(()) => self.acknowledge(&acker, AckKind::Ack, sequence).await,
+                            Err(error) => {
+                                tracing::warn!(consumer = self.name, sequence, %error, "cannot park an event of a parked key; trying again");
+                                let again = AckKind::Nak(Some(PARK_RETRY));
+                                self.acknowledge(&acker, again, sequence).await;
+                            }
+                        }
+                        return None;
+                    }
+                    Err(error) => {
+                        tracing::warn!(consumer = self.name, sequence, %error, "cannot tell whether a key is parked; trying again");
+                        let again = AckKind::Nak(Some(PARK_RETRY));
+                        self.acknowledge(&acker, again, sequence).await;
+                        return None;
+                    }
+                }
+            }
+            _ => None,
         };
-        Some((delivery, acker, Instant::now()))
+        let receipt = NatsReceipt {
+            acker,
+            source,
+            sequence,
+            pulled_at: Instant::now(),
+            parkable,
+        };
+        Some((delivery, receipt))
+    }
+
+    /// Whether key `key_hash` of `partition` has parked events: the last message on its
+    /// subject, if any.
+    async fn parked(&self, partition: u64, key_hash: u64) -> Result<bool> {
+        let subject = self.shared.names.parked(&self.base, partition, key_hash);
+        let last = tokio::time::timeout(
+            super::CALL_TIMEOUT,
+            self.shared.parked.get_last_raw_message_by_subject(&subject),
+        )
+        .await;
+        match last {
+            Ok(Ok(_)) => Ok(true),
+            Ok(Err(error)) if error.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(false),
+            Ok(Err(error)) => Err(self.failed("look up a parked key", error.to_string())),
+            Err(_) => Err(self.failed("look up a parked key", "no answer".to_owned())),
+        }
+    }
+
+    /// Stores a copy of `message` (stream sequence `sequence` of `partition`) at the end of its
+    /// key's parked subject, marked as a retry if it is one; returns once the stream has it.
+    async fn park(
+        &self,
+        partition: u64,
+        key_hash: u64,
+        sequence: u64,
+        message: &async_nats::Message,
+        retry: Option<Retry>,
+    ) -> Result<()> {
+        let mut headers = message.headers.clone().unwrap_or_default();
+        // One copy per partition message, however often it is parked: not the event id, which
+        // a replayed dead letter shares with its first delivery.
+        let id = format!("{}-p{partition}/{sequence}", self.base);
+        headers.insert(NATS_MESSAGE_ID, id.as_str());
+        if let Some(retry) = retry {
+            headers.insert(PARKED_ATTEMPTS, retry.attempts.to_string().as_str());
+            let first_failed = millis(retry.first_failed).to_string();
+            headers.insert(PARKED_FIRST_FAILED, first_failed.as_str());
+            headers.insert(PARKED_DUE, millis(retry.due).to_string().as_str());
+        }
+        let subject = self.shared.names.parked(&self.base, partition, key_hash);
+        let config = &self.shared.config;
+        let sent = self
+            .shared
+            .js
+            .publish_with_headers(subject, headers, message.payload.clone());
+        let ack = timed(config, "park an event", sent).await?;
+        timed(config, "confirm a parked event", ack.into_future()).await?;
+        Ok(())
+    }
+
+    fn failed(&self, action: &str, message: String) -> Error {
+        Error::broker(
+            &self.shared.config.url,
+            format!("failed to {action}: {message}"),
+        )
     }
 
     async fn acknowledge(&self, acker: &Acker, kind: AckKind, sequence: u64) {
@@ -215,60 +434,93 @@ impl Inner {
             tracing::warn!(consumer = self.name, sequence, %error, "acknowledgement not confirmed");
         }
     }
+
+    fn remember_first_failure(&self, taken: &NatsReceipt, at: SystemTime) {
+        let mut first_failed = self.first_failed.lock().expect("lock");
+        first_failed.insert((taken.source, taken.sequence), at);
+    }
+
+    fn forget_first_failure(&self, taken: &NatsReceipt) {
+        let mut first_failed = self.first_failed.lock().expect("lock");
+        first_failed.remove(&(taken.source, taken.sequence));
+    }
 }
 
 impl Consumer for NatsConsumer {
-    async fn fetch(&self, batch: &mut VecDeque<Delivery>) {
-        let next = self.inner.ready.lock().await.recv().await;
-        match next {
-            Some((delivery, acker, pulled_at)) => {
-                if pulled_at.elapsed() > ACK_MARGIN / 2 {
-                    // Restart the server's ack clock: the attempt starts only now.
-                    let _ = acker.ack_with(AckKind::Progress).await;
-                }
-                self.inner
-                    .in_hand
-                    .lock()
-                    .expect("lock")
-                    .insert(delivery.seq, acker);
-                batch.push_back(delivery);
-            }
-            // Stopped: the bus is aborting its workers.
-            None => std::future::pending().await,
+    type Receipt = NatsReceipt;
+
+    async fn fetch(&self, batch: &mut VecDeque<(Delivery, NatsReceipt)>) {
+        self.inner.inbox.fetch(batch).await;
+        if let Some((_, receipt)) = batch.back()
+            && receipt.pulled_at.elapsed() > ACK_MARGIN / 2
+        {
+            // Restart the server's ack clock: the attempt starts only now.
+            let _ = receipt.acker.ack_with(AckKind::Progress).await;
         }
     }
 
-    async fn settle(&self, delivery: Delivery, outcome: Outcome) {
+    async fn settle(&self, delivery: Delivery, taken: NatsReceipt, outcome: Outcome) {
         let inner = &self.inner;
-        let sequence = delivery.seq;
-        let Some(acker) = inner.in_hand.lock().expect("lock").remove(&sequence) else {
-            return;
-        };
+        let sequence = taken.sequence;
         match outcome {
             Outcome::Handled => {
-                inner.first_failed.lock().expect("lock").remove(&sequence);
-                inner.acknowledge(&acker, AckKind::Ack, sequence).await;
+                inner.forget_first_failure(&taken);
+                // From the parked stream, this also removes it: the key's next parked event,
+                // if any, is its head now.
+                inner
+                    .acknowledge(&taken.acker, AckKind::Ack, sequence)
+                    .await;
             }
             Outcome::Retry { delay } => {
                 let first = delivery.first_failed_at.unwrap_or_else(SystemTime::now);
-                inner
-                    .first_failed
-                    .lock()
-                    .expect("lock")
-                    .insert(sequence, first);
-                inner
-                    .acknowledge(&acker, AckKind::Nak(Some(delay)), sequence)
-                    .await;
+                let parked = match (&taken.parkable, taken.source) {
+                    (Some((message, key_hash)), Source::Partition(partition)) => {
+                        let now = SystemTime::now();
+                        let retry = Retry {
+                            attempts: delivery.attempt,
+                            first_failed: first,
+                            due: now + delay,
+                        };
+                        let parked =
+                            inner.park(partition, *key_hash, sequence, message, Some(retry));
+                        match parked.await {
+                            Ok(()) => true,
+                            Err(error) => {
+                                // Retried in place instead: its partition waits, order holds.
+                                tracing::warn!(consumer = inner.name, sequence, %error, "cannot park a failing key; retrying in its partition");
+                                false
+                            }
+                        }
+                    }
+                    _ => false,
+                };
+                if parked {
+                    inner
+                        .acknowledge(&taken.acker, AckKind::Ack, sequence)
+                        .await;
+                } else {
+                    // Unordered, keyless, or already parked (it stays its key's head).
+                    inner.remember_first_failure(&taken, first);
+                    let retry = AckKind::Nak(Some(delay));
+                    inner.acknowledge(&taken.acker, retry, sequence).await;
+                }
             }
             Outcome::DeadLettered(letter) => {
-                inner.first_failed.lock().expect("lock").remove(&sequence);
+                inner.forget_first_failure(&taken);
                 match dead_letters::keep(&inner.shared, &inner.name, &letter).await {
-                    // Stored: now the original may go.
-                    Ok(()) => inner.acknowledge(&acker, AckKind::Term, sequence).await,
+                    // Stored: now the original may go (from the parked stream: acknowledged,
+                    // which removes it and releases its key).
+                    Ok(()) => {
+                        let done = match taken.source {
+                            Source::Parked(_) => AckKind::Ack,
+                            Source::Events | Source::Partition(_) => AckKind::Term,
+                        };
+                        inner.acknowledge(&taken.acker, done, sequence).await;
+                    }
                     Err(error) => {
                         tracing::error!(consumer = inner.name, %error, "cannot store a dead letter; the event will be delivered again");
                         let retry = AckKind::Nak(Some(Duration::from_secs(1)));
-                        inner.acknowledge(&acker, retry, sequence).await;
+                        inner.acknowledge(&taken.acker, retry, sequence).await;
                     }
                 }
             }
@@ -276,7 +528,8 @@ impl Consumer for NatsConsumer {
         inner.outstanding.fetch_sub(1, Ordering::SeqCst);
     }
 
-    /// The group's backlog as the server last reported it, or at least what is in hand here.
+    /// The group's backlog as the server last reported it (parked keys included), or at least
+    /// what is in hand here.
     fn unfinished(&self) -> usize {
         let inner = &self.inner;
         let in_hand = inner.outstanding.load(Ordering::SeqCst);
@@ -286,5 +539,19 @@ impl Consumer for NatsConsumer {
             .filter_map(|(name, filter)| inner.shared.backlog.last_known(name, filter))
             .sum();
         in_hand.max(usize::try_from(on_server).unwrap_or(usize::MAX))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parked_headers_are_the_transports_own_not_the_events() {
+        for name in [PARKED_ATTEMPTS, PARKED_FIRST_FAILED, PARKED_DUE] {
+            assert!(super::super::publish::reserved(name), "{name}");
+        }
+        let at = std::time::UNIX_EPOCH + Duration::from_millis(1_765_000_000_123);
+        assert_eq!(time_header(&millis(at).to_string()), Some(at));
     }
 }

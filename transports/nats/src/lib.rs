@@ -10,6 +10,9 @@
 //!   noticed; failed attempts are `nak`ed with the backoff delay, and the server's delivery count
 //!   is the attempt number; dead letters go to a stream of their own (`{ns}-dead`), acknowledged
 //!   there before the original is terminated.
+//! - An `ordered` subscriber parks a failing key, not its partition: the key's retry and every
+//!   later event of it wait in a third stream (`{ns}-parked`, work-queue retention, file
+//!   storage), one subject per key, while the partition moves on (see [`consumer`]).
 
 mod backlog;
 mod consumer;
@@ -129,6 +132,8 @@ pub(crate) struct Shared {
     js: jetstream::Context,
     events: stream::Stream,
     dead: stream::Stream,
+    /// Parked keys of `ordered` subscribers: a message leaves it once acknowledged.
+    parked: stream::Stream,
     backlog: Backlog,
     /// Room for publishes awaiting the stream's acknowledgement (`window=N`).
     in_flight: tokio::sync::Semaphore,
@@ -194,6 +199,15 @@ impl NatsTransport {
             js.get_or_create_stream(declare(names.dead_stream(), names.all_dead())),
         )
         .await?;
+        let parked = timed(
+            &config,
+            "declare the parked stream",
+            js.get_or_create_stream(stream::Config {
+                retention: stream::RetentionPolicy::WorkQueue,
+                ..declare(names.parked_stream(), names.all_parked())
+            }),
+        )
+        .await?;
         Ok(NatsTransport {
             shared: Arc::new(Shared {
                 backlog: Backlog::new(capacity),
@@ -204,6 +218,7 @@ impl NatsTransport {
                 js,
                 events,
                 dead,
+                parked,
             }),
             consumers: std::sync::Mutex::default(),
         })

@@ -4,6 +4,11 @@
 //! Events go to `{ns}.events.{partition}.{event name}`: the partition (from the key) comes
 //! before the name, so a consumer's filter `{ns}.events.*.{name}` matches that name exactly even
 //! though names contain dots.
+//!
+//! Parked events of an `ordered` subscriber go to
+//! `{ns}.parked.{consumer}.p{partition}.{key hash as 16 hex digits}`: one subject per key, so
+//! the last message on it says whether the key is parked, and stream order on it is the key's
+//! order. Every token is made of `[A-Za-z0-9_-]` (the consumer name is made safe below).
 
 pub(crate) use tidings_core::transport::partition::PARTITIONS;
 use tidings_core::transport::partition::partition;
@@ -24,6 +29,27 @@ impl Names {
 
     pub(crate) fn dead_stream(&self) -> String {
         format!("{}-dead", self.namespace)
+    }
+
+    pub(crate) fn parked_stream(&self) -> String {
+        format!("{}-parked", self.namespace)
+    }
+
+    pub(crate) fn all_parked(&self) -> String {
+        format!("{}.parked.>", self.namespace)
+    }
+
+    /// Where the parked events of key `key_hash` of consumer `consumer` wait.
+    pub(crate) fn parked(&self, consumer: &str, partition: u64, key_hash: u64) -> String {
+        format!(
+            "{}.parked.{consumer}.p{partition}.{key_hash:016x}",
+            self.namespace
+        )
+    }
+
+    /// Every parked key of one partition of consumer `consumer`.
+    pub(crate) fn parked_filter(&self, consumer: &str, partition: u64) -> String {
+        format!("{}.parked.{consumer}.p{partition}.>", self.namespace)
     }
 
     pub(crate) fn all_events(&self) -> String {

@@ -12,9 +12,15 @@ pub(crate) use tidings_core::transport::wire::NATS_PREFIX as PREFIX;
 /// Marks a replayed dead letter: only this subscriber handles it, the others skip it.
 pub(crate) const REPLAY_FOR: &str = "tidings-replay-for";
 
+/// Marks the transport's own headers on a parked event (`consumer.rs`).
+const PARKED_PREFIX: &str = "tidings-parked-";
+
 /// Headers the transport sets for itself, not extra headers of the event.
 pub(crate) fn reserved(name: &str) -> bool {
-    name.starts_with("Nats-") || name == "content-type" || name == REPLAY_FOR
+    name.starts_with("Nats-")
+        || name == "content-type"
+        || name == REPLAY_FOR
+        || name.starts_with(PARKED_PREFIX)
 }
 
 /// A message's headers as name/value pairs, one per value.

@@ -8,6 +8,9 @@
 //! delivery by anyone since the last check. A recreated consumer starts after the last
 //! acknowledged event the watchdog saw, so nothing unacknowledged is skipped; what was
 //! acknowledged since may come again (at least once).
+//!
+//! The same pump serves the events stream's consumers and the parked stream's ones of an
+//! `ordered` subscriber ([`Source`]), all into the subscriber's one channel.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -15,12 +18,13 @@ use std::time::Duration;
 
 use async_nats::jetstream::consumer::{DeliverPolicy, PullConsumer, pull};
 use async_nats::jetstream::context::ConsumerInfoErrorKind;
+use async_nats::jetstream::stream;
 use futures_util::StreamExt;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::consumer::{Inner, Ready};
+use super::consumer::{Inner, NatsReceipt, Source};
 use super::{Shared, timed};
+use tidings_core::transport::InboxSender;
 
 /// How long one pull waits on the server for messages before asking again.
 const PULL_WAIT: Duration = Duration::from_millis(500);
@@ -31,6 +35,9 @@ const WATCHDOG: Duration = Duration::from_secs(2);
 
 pub(super) struct Pump {
     consumer: PullConsumer,
+    /// The stream the consumer reads.
+    stream: stream::Stream,
+    source: Source,
     name: String,
     /// How the consumer was declared, to declare it again.
     config: pull::Config,
@@ -43,10 +50,18 @@ pub(super) struct Pump {
 }
 
 impl Pump {
-    pub(super) fn new(consumer: PullConsumer, name: String, config: pull::Config) -> Self {
+    pub(super) fn new(
+        consumer: PullConsumer,
+        stream: stream::Stream,
+        source: Source,
+        name: String,
+        config: pull::Config,
+    ) -> Self {
         let ack_floor = consumer.cached_info().ack_floor.stream_sequence;
         Pump {
             consumer,
+            stream,
+            source,
             name,
             config,
             ack_floor,
@@ -56,21 +71,20 @@ impl Pump {
 
     pub(super) async fn run(
         mut self,
-        sender: mpsc::Sender<Ready>,
+        sender: InboxSender<NatsReceipt>,
         inner: Arc<Inner>,
         event_name: &'static str,
     ) {
         let mut quiet_since = Instant::now();
         loop {
             // Wait for room, then pull as much as there is room for.
-            let Ok(permit) = sender.reserve().await else {
+            let Ok(room) = sender.room().await else {
                 return;
             };
-            drop(permit);
             let pulled = self
                 .consumer
                 .fetch()
-                .max_messages(sender.capacity())
+                .max_messages(room)
                 .expires(PULL_WAIT)
                 .messages()
                 .await;
@@ -86,9 +100,14 @@ impl Pump {
                             }
                         };
                         received += 1;
-                        if let Some(item) = inner.receive(message, event_name).await {
+                        if let Some((delivery, receipt)) =
+                            inner.receive(message, event_name, self.source).await
+                        {
                             inner.outstanding.fetch_add(1, Ordering::SeqCst);
-                            if sender.send(item).await.is_err() {
+                            if let Err((_, receipt)) = sender.send(delivery, receipt).await {
+                                // Stopping: hand it back at once rather than at its deadline.
+                                receipt.hand_back().await;
+                                inner.outstanding.fetch_sub(1, Ordering::SeqCst);
                                 return;
                             }
                         }
@@ -111,8 +130,7 @@ impl Pump {
     /// The watchdog: recreates the consumer if the server lost it or it is stalled.
     async fn check(&mut self, shared: &Shared) {
         let info =
-            tokio::time::timeout(super::CALL_TIMEOUT, shared.events.consumer_info(&self.name))
-                .await;
+            tokio::time::timeout(super::CALL_TIMEOUT, self.stream.consumer_info(&self.name)).await;
         match info {
             Ok(Ok(info)) => {
                 self.ack_floor = info.ack_floor.stream_sequence;
@@ -127,7 +145,7 @@ impl Pump {
                         pending = info.num_pending,
                         "consumer stalled: events pending and none delivered; recreating it"
                     );
-                    let _ = shared.events.delete_consumer(&self.name).await;
+                    let _ = self.stream.delete_consumer(&self.name).await;
                     self.recreate(shared).await;
                 }
             }
@@ -152,17 +170,22 @@ impl Pump {
         if let Some(listed) = shared.backlog.ack_floor(&self.name).await {
             self.ack_floor = self.ack_floor.max(listed);
         }
-        let config = pull::Config {
-            deliver_policy: DeliverPolicy::ByStartSequence {
+        let deliver_policy = match self.source {
+            // A work queue keeps only what is unacknowledged: all of it is to be delivered.
+            Source::Parked(_) => DeliverPolicy::All,
+            Source::Events | Source::Partition(_) => DeliverPolicy::ByStartSequence {
                 start_sequence: self.ack_floor + 1,
             },
+        };
+        let config = pull::Config {
+            deliver_policy,
             ..self.config.clone()
         };
         // Another instance may have recreated it first: then this one joins it.
         match timed(
             &shared.config,
             "recreate a consumer",
-            shared.events.get_or_create_consumer(&self.name, config),
+            self.stream.get_or_create_consumer(&self.name, config),
         )
         .await
         {
