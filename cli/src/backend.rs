@@ -3,6 +3,7 @@
 
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
+use tidings::transport::TransportUrl;
 use tidings::{Bus, DeadLetter, DeadLetterId, Envelope};
 
 use crate::Failure;
@@ -11,17 +12,30 @@ use crate::stats::Row;
 
 pub(crate) enum Backend {
     Admin(AdminClient),
-    Direct { bus: Bus, url: String },
+    /// A bus the CLI opened; `url` is shown with its credentials hidden.
+    Direct {
+        bus: Bus,
+        url: String,
+    },
 }
 
 impl Backend {
     pub(crate) async fn connect(url: &str) -> Result<Backend, Failure> {
-        if url.starts_with("http://") || url.starts_with("https://") {
+        // What this tool shows of the URL, anywhere: credentials hidden.
+        let shown = TransportUrl::parse(url)?;
+        if matches!(shown.scheme(), "http" | "https") {
+            if shown.user().is_some() {
+                return Err(format!(
+                    "`{shown}`: the admin endpoint takes no credentials (it has no \
+                     authentication; serve it on a private address); drop `USER:PASSWORD@`"
+                )
+                .into());
+            }
             return Ok(Backend::Admin(AdminClient::new(url)?));
         }
-        if url.starts_with("memory://") {
+        if shown.scheme() == "memory" {
             return Err(format!(
-                "`{url}` lives inside the process that runs it, out of this tool's reach: serve \
+                "`{shown}` lives inside the process that runs it, out of this tool's reach: serve \
                  that bus's admin endpoint (`tidings::admin::serve(bus, \"127.0.0.1:9001\")`, or \
                  the demo's `--admin 127.0.0.1:9001`) and pass `--url http://127.0.0.1:9001`"
             )
@@ -36,7 +50,7 @@ impl Backend {
             .map_err(|error| opening_failed(url, error))?;
         Ok(Backend::Direct {
             bus,
-            url: url.to_owned(),
+            url: shown.to_string(),
         })
     }
 

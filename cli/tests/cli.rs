@@ -154,3 +154,34 @@ async fn an_unreachable_admin_endpoint_is_reported() {
     assert!(error.contains("cannot reach the admin endpoint"), "{error}");
     assert!(error.contains("check that the application runs"), "{error}");
 }
+
+/// Whatever the command and however it fails, what the CLI prints never shows a password or
+/// token of the URL it was given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_command_prints_a_password_or_token() {
+    let urls = [
+        "nats://user:s3cret@127.0.0.1:1?namespace=cli",
+        "nats://s3cret@127.0.0.1:1",
+        "amqp://guest:s3cret@127.0.0.1:1/%2f",
+        "http://admin:s3cret@127.0.0.1:1",
+        "memory://orders?token=s3cret",
+        "redis://:s3cret@127.0.0.1:1",
+    ];
+    let commands: [&[&str]; 4] = [
+        &["dlq", "list"],
+        &["stats"],
+        &["tail", "cli.parcel", "--count", "1"],
+        &["topology"],
+    ];
+    for url in urls {
+        for command in commands {
+            let output = tidings(url, command).await;
+            let printed = format!("{}{}", stdout(&output), stderr(&output));
+            assert!(!output.status.success(), "{url} {command:?}: {printed}");
+            assert!(
+                !printed.contains("s3cret"),
+                "{url} {command:?} printed its secret: {printed}"
+            );
+        }
+    }
+}
