@@ -76,12 +76,17 @@ pub(crate) fn parse(url: &TransportUrl) -> Result<Config> {
     };
     for (name, value) in url.options() {
         match name.as_str() {
-            "namespace"
-                if !value.is_empty()
+            "namespace" => {
+                let valid = !value.is_empty()
                     && value
                         .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
-            {
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                if !valid {
+                    return Err(url.unsupported(format!(
+                        "`namespace={value}`: a namespace is made of letters, digits, `-` and \
+                         `_`, like `namespace=shop`"
+                    )));
+                }
                 config.namespace.clone_from(value);
             }
             "max_age" => {
