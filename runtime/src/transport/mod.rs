@@ -35,9 +35,20 @@
 //! URL. Broker transports are called through a boxed future per call (dynamic dispatch); the
 //! memory and file transports, which the hot path runs on, are called directly.
 //!
-//! Brokers share this crate's machinery rather than each writing their own: the [`wire`]
-//! format (binary-mode headers and structured JSON, with the unreadable-message fallback),
-//! the key [`partition`] function, and the URL parser with password redaction.
+//! Brokers share this crate's machinery rather than each writing their own:
+//!
+//! - receipts: a [`Consumer::Receipt`] (an ack handle, an offset) travels with each delivery
+//!   from `fetch` to `settle`, so no transport keeps a table of what its workers hold;
+//! - [`inbox`]: the pump → bounded channel → workers pipeline, with the receipts;
+//! - [`Delivery::received`]: one decode path, where a message whose envelope cannot be read
+//!   still becomes a delivery that the worker dead-letters with the read error;
+//! - [`Lanes`]: per-key parking for a consumer that holds a window of one partition's
+//!   deliveries, so a failing key holds back only its own later events;
+//! - the [`wire`] format (binary-mode headers and structured JSON), the key [`partition`]
+//!   function, and [`TransportUrl`], the URL parser that hides credentials in every message;
+//! - [`Error::broker`](crate::Error::broker) with
+//!   [`caused_by`](crate::Error::caused_by), which keeps the client library's error as the
+//!   source.
 
 mod any;
 mod contract;
