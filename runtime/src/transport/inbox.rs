@@ -45,6 +45,11 @@ impl<R: Send + 'static> InboxSender<R> {
     }
 
     /// Puts a delivery in if there is room now; gives the pair back if not.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the pair comes back as it went in, for the caller to keep; boxing it would \
+                  allocate on every handover"
+    )]
     pub fn try_send(&self, delivery: Delivery, receipt: R) -> Result<(), (Delivery, R)> {
         self.0
             .try_send((delivery, receipt))

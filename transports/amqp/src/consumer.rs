@@ -176,7 +176,7 @@ impl AmqpConsumer {
             .collect();
         // Room for everything the broker may send at once, so that handing a delivery over
         // never waits (see `dispatch`).
-        let (to_workers, inbox) = inbox(usize::from(prefetch).max(1) * queues.len());
+        let (to_workers, inbox) = inbox(prefetch.max(1) * queues.len());
         let state = Arc::new(ConsumerState {
             link: Arc::clone(link),
             queues,
