@@ -10,11 +10,10 @@
 //! acknowledges it). It shuts down cleanly and exits 0 when its stdin closes; the tests also
 //! kill it with SIGKILL mid-handler.
 
-use std::io::{BufRead, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tidings::{Bus, Subscriber};
+use tidings::Subscriber;
 use tidings_tests::Ping;
 
 /// How long one attempt may take: with a killed process, its events go back to the group
@@ -22,10 +21,7 @@ use tidings_tests::Ping;
 const TIMEOUT: Duration = Duration::from_secs(1);
 
 fn say(word: &str, seq: u32) {
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{word} {seq}")
-        .and_then(|()| out.flush())
-        .expect("stdout");
+    tidings_tests::say(format_args!("{word} {seq}"));
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -43,18 +39,5 @@ async fn main() {
     })
     .timeout(TIMEOUT)
     .concurrency(4);
-    let bus = Bus::builder()
-        .url(url)
-        .manual()
-        .subscribe(subscriber)
-        .build()
-        .await
-        .unwrap_or_else(|e| panic!("opening the bus on {url}: {e}"));
-    println!("ready");
-
-    // Until the test closes stdin.
-    tokio::task::spawn_blocking(|| for _ in std::io::stdin().lock().lines() {})
-        .await
-        .expect("reading stdin");
-    bus.shutdown().await.expect("a clean shutdown");
+    tidings_tests::serve_member(url, subscriber).await;
 }

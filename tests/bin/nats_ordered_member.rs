@@ -13,21 +13,17 @@
 //! `failed <key> <seq> <attempt>` from the handler. It shuts down cleanly and exits 0 when its
 //! stdin closes; the test kills it with SIGKILL while its stuck key is parked.
 
-use std::io::{BufRead, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tidings::{Backoff, Bus, Context, HandlerError, Subscriber};
+use tidings::{Backoff, Context, HandlerError, Subscriber};
 use tidings_tests::Ping;
 
 /// Long enough for the test to kill the process before the retry falls due.
 const BACKOFF: Duration = Duration::from_secs(5);
 
 fn say(word: &str, ping: &Ping, attempt: u32) {
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{word} {} {} {attempt}", ping.key, ping.seq)
-        .and_then(|()| out.flush())
-        .expect("stdout");
+    tidings_tests::say(format_args!("{word} {} {} {attempt}", ping.key, ping.seq));
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -67,18 +63,5 @@ async fn main() {
         .retries(5)
         .backoff(Backoff::fixed(BACKOFF))
         .timeout(Duration::from_secs(1));
-    let bus = Bus::builder()
-        .url(url)
-        .manual()
-        .subscribe(subscriber)
-        .build()
-        .await
-        .unwrap_or_else(|e| panic!("opening the bus on {url}: {e}"));
-    println!("ready");
-
-    // Until the test closes stdin.
-    tokio::task::spawn_blocking(|| for _ in std::io::stdin().lock().lines() {})
-        .await
-        .expect("reading stdin");
-    bus.shutdown().await.expect("a clean shutdown");
+    tidings_tests::serve_member(url, subscriber).await;
 }
