@@ -18,6 +18,9 @@ mod dead_letter;
 mod delivery;
 mod error;
 mod event;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod handler;
 pub mod metrics;
 mod options;

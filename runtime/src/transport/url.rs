@@ -125,12 +125,37 @@ impl TransportUrl {
         format!("{}://{}", self.scheme, self.address)
     }
 
-    /// The error for a URL this transport cannot use, naming the URL redacted.
+    /// The error for a URL this transport cannot use, naming the URL redacted. The hint is
+    /// redacted too ([`TransportUrl::redact`]): it often quotes a client library's message, and
+    /// some quote the URL they were given whole.
     pub fn unsupported(&self, hint: impl Into<String>) -> Error {
         Error::UnsupportedUrl {
             url: self.to_string(),
-            hint: hint.into(),
+            hint: self.redact(&hint.into()),
         }
+    }
+
+    /// `text` with this URL's credentials and secret option values replaced by `***`: for a
+    /// message from a client library that may quote the URL it was given.
+    pub fn redact(&self, text: &str) -> String {
+        let mut secrets: Vec<&str> = self.userinfo.iter().map(String::as_str).collect();
+        secrets.extend(self.password());
+        if self.password().is_none() {
+            secrets.extend(self.user()); // `nats://TOKEN@host`: the user is the token
+        }
+        secrets.extend(
+            self.options
+                .iter()
+                .filter(|(name, _)| is_secret_option(name))
+                .map(|(_, value)| value.as_str()),
+        );
+        let mut redacted = text.to_owned();
+        // The longest first, so that a password is not replaced inside its own userinfo.
+        secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+        for secret in secrets.into_iter().filter(|secret| !secret.is_empty()) {
+            redacted = redacted.replace(secret, "***");
+        }
+        redacted
     }
 
     /// The error for an option named `name` this transport does not know; `expected` lists the
@@ -149,10 +174,11 @@ impl fmt::Display for TransportUrl {
         f.write_str(&self.address)?;
         for (index, (name, value)) in self.options.iter().enumerate() {
             let separator = if index == 0 { '?' } else { '&' };
-            let secret = SECRET_OPTIONS
-                .iter()
-                .any(|secret| name.to_ascii_lowercase().contains(secret));
-            let value = if secret { "***" } else { value.as_str() };
+            let value = if is_secret_option(name) {
+                "***"
+            } else {
+                value.as_str()
+            };
             write!(f, "{separator}{name}={value}")?;
         }
         Ok(())
@@ -163,6 +189,11 @@ impl fmt::Debug for TransportUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "TransportUrl({self})")
     }
+}
+
+fn is_secret_option(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    SECRET_OPTIONS.iter().any(|secret| name.contains(secret))
 }
 
 /// A string that is not a URL, shown without anything that looks like credentials.
@@ -194,6 +225,14 @@ mod tests {
             assert!(!parsed.without_credentials_or_options().contains("s3cret"));
             assert!(!parsed.unsupported("x").to_string().contains("s3cret"));
         }
+        // A client library's message that quotes the URL whole (amq-protocol-uri's does).
+        let url = TransportUrl::parse("amqp://guest:s3cret@h:1/%2f?token=t0ken").unwrap();
+        let quoted = format!("Invalid URL: '{}?token=t0ken'", url.with_credentials());
+        let hint = url.unsupported(quoted).to_string();
+        assert!(
+            !hint.contains("s3cret") && !hint.contains("t0ken"),
+            "{hint}"
+        );
         let error = TransportUrl::parse("guest:s3cret@nowhere").unwrap_err();
         assert!(!error.to_string().contains("s3cret"), "{error}");
     }

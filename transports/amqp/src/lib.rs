@@ -5,6 +5,9 @@
 
 mod consumer;
 mod dead_letters;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod idle;
 mod link;
 mod publish;

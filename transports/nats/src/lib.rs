@@ -17,6 +17,9 @@
 mod backlog;
 mod consumer;
 mod dead_letters;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod names;
 mod publish;
 mod pump;
