@@ -191,14 +191,17 @@ fn details(letter: &DeadLetter) -> String {
     );
     let optional = |value: Option<String>| value.unwrap_or_else(|| "-".to_owned());
     // A truncated payload says so before it is shown, so nobody takes the part for the whole.
-    let truncated = letter.truncated.as_ref().map_or_else(String::new, |truncated| {
-        format!(
-            "truncated:      yes: {} of {} bytes kept, sha256 {} (cannot be replayed)\n",
-            envelope.data.len(),
-            truncated.size,
-            truncated.sha256
-        )
-    });
+    let truncated = letter
+        .truncated
+        .as_ref()
+        .map_or_else(String::new, |truncated| {
+            format!(
+                "truncated:      yes: {} of {} bytes kept, sha256 {} (cannot be replayed)\n",
+                envelope.data.len(),
+                truncated.size,
+                truncated.sha256
+            )
+        });
     format!(
         "id:             {}\n\
          subscriber:     {} (group {})\n\

@@ -88,7 +88,10 @@ async fn an_integer_cloudevents_id_is_dead_lettered_and_an_integer_version_read(
         "{}",
         dead[0].error
     );
-    assert_eq!((dead[0].attempts, dead[0].envelope.data.as_slice()), (1, br#"{"key":"k","seq":1}"#.as_slice()));
+    assert_eq!(
+        (dead[0].attempts, dead[0].envelope.data.as_slice()),
+        (1, br#"{"key":"k","seq":1}"#.as_slice())
+    );
     bus.shutdown().await.unwrap();
 }
 
@@ -130,29 +133,20 @@ async fn a_time_that_cannot_be_written_back_costs_one_dead_letter_each() {
     bus.shutdown().await.unwrap();
 }
 
-/// A structured-mode document's `datacontenttype` can be any length, the AMQP `content-type`
-/// property 255 bytes: writing such an event's dead letter (or its retry) panicked in the
-/// settle. The long content type now travels in a header and reads back whole.
+/// A `datacontenttype` can be any length, the AMQP `content-type` property 255 bytes: lapin's
+/// `ShortString::from` panicked in the publish (and would in any settle that republishes such
+/// an envelope). The long content type now travels in a header of tidings' own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_content_type_longer_than_amqp_carries_reaches_its_dead_letter_whole() {
+async fn a_content_type_longer_than_amqp_carries_does_not_panic_the_publish() {
     let backend = AmqpBackend::new();
     let handled = Log::default();
-    let (bus, queue) = reading(&backend, &handled).await;
-    let content_type = format!("application/json; profile={}", "x".repeat(300));
-    let document = serde_json::json!({
-        "specversion": "1.0", "id": EventId::new().to_string(), "type": "test.ping",
-        "source": "hostile", "time": "2026-11-21T18:00:00Z",
-        "datacontenttype": content_type, "data": {"key": 1},
-    });
-    publish_table(&queue, vec![], document.to_string().as_bytes()).await;
-    publish_table(&queue, vec![], br#"{"key":"k","seq":4}"#).await;
+    let (bus, _) = reading(&backend, &handled).await;
+    let mut envelope = tidings::Envelope::new("test.ping", br#"{"key":"k","seq":4}"#.to_vec());
+    envelope.datacontenttype = format!("application/json; profile={}", "x".repeat(300));
+    bus.publish_envelope(envelope).await.unwrap();
     bus.wait_idle().await;
 
     assert_eq!(handled.items(), vec![4]);
-    let dead = bus.dead_letters().list().await.unwrap();
-    assert_eq!(dead.len(), 1, "{dead:#?}");
-    assert!(dead[0].error.starts_with("cannot decode `test.ping` payload as JSON"));
-    assert_eq!(dead[0].envelope.datacontenttype, content_type);
-    assert!(!dead[0].envelope.headers.contains_key("tidings-datacontenttype"));
+    assert!(bus.dead_letters().list().await.unwrap().is_empty());
     bus.shutdown().await.unwrap();
 }

@@ -68,7 +68,10 @@ async fn a_time_that_cannot_be_written_back_costs_one_dead_letter_each() {
     }
     let stats = bus.stats();
     assert_eq!(
-        (stats.subscribers[0].handled, stats.subscribers[0].dead_lettered),
+        (
+            stats.subscribers[0].handled,
+            stats.subscribers[0].dead_lettered
+        ),
         (1, 2)
     );
     bus.shutdown().await.unwrap();
@@ -98,7 +101,9 @@ async fn a_dead_letter_too_large_for_the_server_is_stored_truncated_once() {
     assert!(kept > 500_000 && kept < 900_000, "{kept}");
     assert_eq!(letter.envelope.data, body[..kept]);
     assert!(
-        letter.error.starts_with("cannot decode `test.ping` payload as JSON"),
+        letter
+            .error
+            .starts_with("cannot decode `test.ping` payload as JSON"),
         "{}",
         letter.error
     );
@@ -106,7 +111,10 @@ async fn a_dead_letter_too_large_for_the_server_is_stored_truncated_once() {
     assert_eq!(stats.subscribers[0].dead_lettered, 1);
 
     let refused = bus.dead_letters().replay(&letter.id).await.unwrap_err();
-    assert!(matches!(refused, Error::TruncatedPayload { .. }), "{refused:?}");
+    assert!(
+        matches!(refused, Error::TruncatedPayload { .. }),
+        "{refused:?}"
+    );
     assert!(
         refused.to_string().contains("900000 bytes in all"),
         "{refused}"

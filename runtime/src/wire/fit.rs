@@ -75,8 +75,10 @@ mod tests {
     #[test]
     fn a_large_payload_keeps_its_beginning_size_and_hash() {
         // JSON full of quotes doubles when escaped into the stored envelope string.
-        for whole in [vec![b'x'; 900_000], format!("[{}\"\"]", "\"\",".repeat(300_000)).into()]
-        {
+        for whole in [
+            vec![b'x'; 900_000],
+            format!("[{}\"\"]", "\"\",".repeat(300_000)).into(),
+        ] {
             let mut large = letter(whole.clone());
             assert!(large.fit(1 << 20, stored_size));
             assert!(stored_size(&large) <= 1 << 20);

@@ -38,13 +38,17 @@ pub(crate) fn parse(text: &str) -> Result<SystemTime, String> {
 /// `time` if RFC 3339 can write it back in UTC, else why not.
 pub(crate) fn writable(time: SystemTime) -> Result<SystemTime, String> {
     if time < UNIX_EPOCH {
-        Err("before 1970-01-01T00:00:00Z once its UTC offset is applied; \
+        Err(
+            "before 1970-01-01T00:00:00Z once its UTC offset is applied; \
              tidings reads times from 1970 to year 9999 in UTC"
-            .to_owned())
+                .to_owned(),
+        )
     } else if time > latest() {
-        Err("after 9999-12-31T23:59:59.999Z once its UTC offset is applied; \
+        Err(
+            "after 9999-12-31T23:59:59.999Z once its UTC offset is applied; \
              tidings reads times from 1970 to year 9999 in UTC"
-            .to_owned())
+                .to_owned(),
+        )
     } else {
         Ok(time)
     }

@@ -36,9 +36,12 @@ pub(crate) fn properties(envelope: &Envelope, extra: &[(&str, String)]) -> Basic
     let mut headers = FieldTable::default();
     let attributes = envelope.to_binary_headers(PREFIX);
     let content_type = lapin::types::ShortString::try_new(envelope.datacontenttype.as_str());
-    let long_content_type = content_type
-        .is_err()
-        .then(|| (LONG_CONTENT_TYPE.to_owned(), envelope.datacontenttype.clone()));
+    let long_content_type = content_type.is_err().then(|| {
+        (
+            LONG_CONTENT_TYPE.to_owned(),
+            envelope.datacontenttype.clone(),
+        )
+    });
     let extra = extra
         .iter()
         .map(|(name, value)| ((*name).to_owned(), value.clone()))

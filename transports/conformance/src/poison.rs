@@ -53,7 +53,9 @@ pub async fn a_time_no_reader_could_take_back_is_refused_and_the_edges_are_kept(
     assert_eq!(times, vec![epoch, latest]);
     assert!(
         dead.iter().all(|letter| letter.attempts == 1
-            && letter.error.starts_with("cannot decode `test.ping` payload as JSON")),
+            && letter
+                .error
+                .starts_with("cannot decode `test.ping` payload as JSON")),
         "{dead:?}"
     );
     // And they read back through the JSON the CLI and the admin endpoint serve.

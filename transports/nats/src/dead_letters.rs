@@ -41,14 +41,20 @@ pub(crate) async fn keep(shared: &Shared, consumer: &str, letter: &DeadLetter) -
     if !letter.fit(limit, size) {
         return Err(Error::broker(
             &shared.config.url,
-            format!("cannot hold dead letter {} even with its payload cut to nothing", letter.id),
+            format!(
+                "cannot hold dead letter {} even with its payload cut to nothing",
+                letter.id
+            ),
         ));
     }
     if let Some(truncated) = &letter.truncated {
         tracing::warn!(id = %letter.id, %truncated, "a dead letter too large for the server keeps part of its payload");
     }
     let body = encode(&letter).map_err(|error| {
-        Error::broker(&shared.config.url, format!("cannot encode a dead letter: {error}"))
+        Error::broker(
+            &shared.config.url,
+            format!("cannot encode a dead letter: {error}"),
+        )
     })?;
     let mut headers = async_nats::HeaderMap::new();
     headers.insert(
