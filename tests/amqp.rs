@@ -11,6 +11,8 @@
 mod interop;
 #[macro_use]
 mod processes;
+#[path = "amqp/poison.rs"]
+mod poison;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -10,6 +10,8 @@
 mod interop;
 #[macro_use]
 mod processes;
+#[path = "nats/poison.rs"]
+mod poison;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Once};

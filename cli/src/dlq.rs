@@ -190,6 +190,18 @@ fn details(letter: &DeadLetter) -> String {
         |json| serde_json::to_string_pretty(&json).unwrap_or_default(),
     );
     let optional = |value: Option<String>| value.unwrap_or_else(|| "-".to_owned());
+    // A truncated payload says so before it is shown, so nobody takes the part for the whole.
+    let truncated = letter
+        .truncated
+        .as_ref()
+        .map_or_else(String::new, |truncated| {
+            format!(
+                "truncated:      yes: {} of {} bytes kept, sha256 {} (cannot be replayed)\n",
+                envelope.data.len(),
+                truncated.size,
+                truncated.sha256
+            )
+        });
     format!(
         "id:             {}\n\
          subscriber:     {} (group {})\n\
@@ -205,6 +217,7 @@ fn details(letter: &DeadLetter) -> String {
          causation:      {}\n\
          traceparent:    {}\n\
          headers:        {}\n\
+         {truncated}\
          payload ({}):\n{payload}\n",
         letter.id,
         letter.subscriber,
@@ -228,7 +241,8 @@ fn details(letter: &DeadLetter) -> String {
 }
 
 pub(crate) fn time(time: SystemTime) -> String {
-    humantime::format_rfc3339_millis(time).to_string()
+    // Never panics on a time from a dead letter, however it was made.
+    tidings::transport::wire::format_time(time)
 }
 
 fn shorten(text: &str, limit: usize) -> String {

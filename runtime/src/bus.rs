@@ -148,7 +148,8 @@ impl Bus {
     ///
     /// The envelope's `traceparent` travels as given; without one, the event gets one as a
     /// typed publish would. One that is not W3C's is refused with
-    /// [`Error::InvalidTraceparent`].
+    /// [`Error::InvalidTraceparent`]; a `time` before 1970 or after year 9999 (which no
+    /// CloudEvents reader could take back) with [`Error::InvalidTime`].
     pub async fn publish_envelope(&self, mut envelope: Envelope) -> Result<EventId> {
         self.check_intake(RUNNING)?;
         let given: Option<TraceParent> = envelope
@@ -157,6 +158,7 @@ impl Bus {
             .map(str::parse)
             .transpose()
             .map_err(Error::InvalidTraceparent)?;
+        crate::wire::time::writable(envelope.time).map_err(Error::InvalidTime)?;
         if envelope.source.is_empty() {
             envelope.source = self.source().to_owned();
         }

@@ -82,6 +82,47 @@ pub struct DeadLetter {
     pub last_failed_at: SystemTime,
     /// The event as it would travel on the wire.
     pub envelope: Envelope,
+    /// Set when the payload was too large for the store: `envelope.data` then holds only its
+    /// beginning, and the letter cannot be replayed.
+    pub truncated: Option<Truncated>,
+}
+
+/// What a dead letter whose payload was cut to fit its store keeps of the whole: its size and
+/// SHA-256, to find or check the original elsewhere (the publisher's logs, a replay source).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct Truncated {
+    /// The whole payload's size in bytes.
+    pub size: u64,
+    /// The whole payload's SHA-256, in lowercase hex.
+    pub sha256: String,
+}
+
+impl Truncated {
+    /// As a store recorded it.
+    pub fn new(size: u64, sha256: String) -> Self {
+        Truncated { size, sha256 }
+    }
+
+    /// What is kept of `whole`.
+    pub fn of(whole: &[u8]) -> Self {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(whole);
+        Truncated {
+            size: u64::try_from(whole.len()).unwrap_or(u64::MAX),
+            sha256: digest.iter().map(|byte| format!("{byte:02x}")).collect(),
+        }
+    }
+}
+
+impl fmt::Display for Truncated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "payload truncated to fit the dead-letter store: {} bytes in all, sha256 {}",
+            self.size, self.sha256
+        )
+    }
 }
 
 impl DeadLetter {
@@ -100,6 +141,20 @@ impl DeadLetter {
             first_failed_at: now,
             last_failed_at: now,
             envelope,
+            truncated: None,
+        }
+    }
+
+    /// `Ok` if the letter can be replayed: [`Error::TruncatedPayload`] if its payload was
+    /// truncated to fit its store, since replaying a part would hand a handler an event that
+    /// was never published. Each transport's replay asks before it publishes.
+    pub fn replayable(&self) -> Result<()> {
+        match &self.truncated {
+            None => Ok(()),
+            Some(truncated) => Err(crate::Error::TruncatedPayload {
+                id: self.id,
+                truncated: truncated.clone(),
+            }),
         }
     }
 
@@ -116,6 +171,7 @@ impl DeadLetter {
             first_failed_at: delivery.first_failed_at.unwrap_or(now),
             last_failed_at: now,
             envelope: delivery.envelope(running.event_name, source),
+            truncated: None,
         }
     }
 }

@@ -80,6 +80,23 @@ pub enum Error {
     #[error("cannot publish the envelope: {0}; fix its `traceparent` or set it to `None`")]
     InvalidTraceparent(#[source] crate::trace::TraceParentError),
 
+    /// A dead letter whose payload was truncated to fit its store cannot be replayed.
+    #[error(
+        "cannot replay dead letter {id}: its {truncated}; `dlq show` has what is left, \
+         and `dlq discard` removes it"
+    )]
+    TruncatedPayload {
+        /// The letter.
+        id: DeadLetterId,
+        /// What is known of the whole payload.
+        truncated: crate::dead_letter::Truncated,
+    },
+
+    /// An envelope given to `publish_envelope` has a `time` the wire cannot carry (RFC 3339
+    /// writes years 1970 to 9999 in UTC): it could never be read back, nor dead-lettered.
+    #[error("cannot publish the envelope: its `time` is {0}")]
+    InvalidTime(String),
+
     /// The event could not be serialized.
     #[error("cannot serialize event `{event}`: {source}")]
     Serialize {

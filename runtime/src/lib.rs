@@ -41,7 +41,7 @@ mod worker;
 pub use builder::BusBuilder;
 pub use bus::Bus;
 pub use context::{Context, Headers};
-pub use dead_letter::{DeadLetter, DeadLetterId, DeadLetters, Envelope};
+pub use dead_letter::{DeadLetter, DeadLetterId, DeadLetters, Envelope, Truncated};
 pub use error::{Error, HandlerError, IntoHandlerResult, Result};
 pub use event::{AsKey, Event, EventId, Key};
 pub use handler::{EventArg, FromContext, Handler};

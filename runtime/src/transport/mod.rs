@@ -82,5 +82,6 @@ pub use crate::tail::{TailSender, channel as tail_channel};
 /// the dead letter as stored.
 pub mod wire {
     pub use crate::wire::binary::{AMQP_PREFIX, ATTRIBUTES, NATS_PREFIX};
+    pub use crate::wire::time::format as format_time;
     pub use crate::wire::{StoredLetter, from_millis, millis};
 }

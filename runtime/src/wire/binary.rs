@@ -39,10 +39,7 @@ impl Envelope {
             attribute("id", self.id.to_string()),
             attribute("type", self.event_type.clone()),
             attribute("source", self.source.clone()),
-            attribute(
-                "time",
-                humantime::format_rfc3339_millis(self.time).to_string(),
-            ),
+            attribute("time", super::time::format(self.time)),
             attribute("version", self.version.to_string()),
         ];
         let optional = [

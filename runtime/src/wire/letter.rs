@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{WireError, from_millis, millis};
-use crate::dead_letter::{DeadLetter, DeadLetterId, Envelope};
+use crate::dead_letter::{DeadLetter, DeadLetterId, Envelope, Truncated};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredLetter {
@@ -17,6 +17,9 @@ pub struct StoredLetter {
     pub first_failed_ms: u64,
     pub last_failed_ms: u64,
     pub envelope: String,
+    /// Absent unless the payload was truncated to fit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<Truncated>,
 }
 
 impl From<&DeadLetter> for StoredLetter {
@@ -30,6 +33,7 @@ impl From<&DeadLetter> for StoredLetter {
             first_failed_ms: millis(letter.first_failed_at),
             last_failed_ms: millis(letter.last_failed_at),
             envelope: String::from_utf8_lossy(&letter.envelope.to_cloudevent_json()).into_owned(),
+            truncated: letter.truncated.clone(),
         }
     }
 }
@@ -47,6 +51,7 @@ impl StoredLetter {
             attempts: self.attempts,
             first_failed_at: from_millis(self.first_failed_ms),
             last_failed_at: from_millis(self.last_failed_ms),
+            truncated: self.truncated,
         })
     }
 }

@@ -15,9 +15,10 @@
 //! [`binary`]): one header per attribute, the payload as the message body.
 
 pub(crate) mod binary;
+mod fit;
 mod letter;
 mod serde_impls;
-mod time;
+pub(crate) mod time;
 
 pub use letter::StoredLetter;
 
@@ -100,7 +101,7 @@ pub(crate) fn typed_cloudevent_json<E: Event>(
         id: meta.id,
         event_type: E::NAME,
         source,
-        time: humantime::format_rfc3339_millis(meta.time).to_string(),
+        time: time::format(meta.time),
         subject: event.key().map(|key| key.to_string()),
         datacontenttype: "application/json",
         version: E::VERSION,
@@ -132,6 +133,13 @@ pub fn from_millis(millis: u64) -> std::time::SystemTime {
 #[error("not a CloudEvents 1.0 JSON envelope: {0}")]
 pub struct WireError(String);
 
+impl WireError {
+    /// A transport's own reason why a message is not a CloudEvent it can read.
+    pub fn new(reason: impl Into<String>) -> Self {
+        WireError(reason.into())
+    }
+}
+
 impl Envelope {
     /// The envelope as a structured-mode CloudEvents JSON document.
     pub fn to_cloudevent_json(&self) -> Vec<u8> {
@@ -141,7 +149,7 @@ impl Envelope {
             id: self.id,
             event_type: self.event_type.clone(),
             source: self.source.clone(),
-            time: humantime::format_rfc3339_millis(self.time).to_string(),
+            time: time::format(self.time),
             subject: self.subject.clone(),
             datacontenttype: self.datacontenttype.clone(),
             version: self.version,

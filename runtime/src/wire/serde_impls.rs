@@ -37,10 +37,12 @@ struct LetterJson {
     first_failed_at: String,
     last_failed_at: String,
     envelope: Envelope,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    truncated: Option<crate::dead_letter::Truncated>,
 }
 
 fn rfc3339(time: SystemTime) -> String {
-    humantime::format_rfc3339_millis(time).to_string()
+    time::format(time)
 }
 
 impl Serialize for DeadLetter {
@@ -55,6 +57,7 @@ impl Serialize for DeadLetter {
             first_failed_at: rfc3339(self.first_failed_at),
             last_failed_at: rfc3339(self.last_failed_at),
             envelope: self.envelope.clone(),
+            truncated: self.truncated.clone(),
         }
         .serialize(serializer)
     }
@@ -76,6 +79,7 @@ impl<'de> Deserialize<'de> for DeadLetter {
             first_failed_at: parse(&json.first_failed_at)?,
             last_failed_at: parse(&json.last_failed_at)?,
             envelope: json.envelope,
+            truncated: json.truncated,
         })
     }
 }
@@ -101,6 +105,7 @@ mod tests {
             first_failed_at: SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_000),
             last_failed_at: SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(2_500),
             envelope,
+            truncated: None,
         };
         let json = serde_json::to_value(&letter).unwrap();
         assert_eq!(json["event"], "orders.placed");

@@ -2,13 +2,27 @@
 //! UTC (`2026-11-21T18:00:00.123Z`), but other producers write local offsets
 //! (`2026-11-21T19:00:00.123+01:00`, as Python's `datetime.isoformat()` does), which humantime
 //! alone refuses: it reads UTC only.
+//!
+//! Every time tidings reads must be one it can write again (a dead letter re-encodes it), so
+//! the reader refuses what the writer cannot express: before 1970 or after year 9999 in UTC.
+//! humantime's writer panics on those, which inside a worker's settle killed the worker.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The last instant RFC 3339 (four-digit years) and humantime can write:
+/// `9999-12-31T23:59:59.999Z`.
+const LATEST_SECONDS: u64 = 253_402_300_799;
+
+fn latest() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(LATEST_SECONDS) + Duration::from_millis(999)
+}
 
 /// Reads an RFC 3339 timestamp (or humantime's laxer UTC form); the error says what is wrong.
 pub(crate) fn parse(text: &str) -> Result<SystemTime, String> {
     let Some((local, offset)) = split_offset(text)? else {
-        return humantime::parse_rfc3339_weak(text).map_err(|e| e.to_string());
+        return humantime::parse_rfc3339_weak(text)
+            .map_err(|e| e.to_string())
+            .and_then(writable);
     };
     let local = humantime::parse_rfc3339_weak(local).map_err(|e| e.to_string())?;
     // UTC is the local time minus its offset.
@@ -18,6 +32,34 @@ pub(crate) fn parse(text: &str) -> Result<SystemTime, String> {
         local.checked_add(Duration::from_secs(offset.unsigned_abs()))
     };
     utc.ok_or_else(|| "time out of range".to_owned())
+        .and_then(writable)
+}
+
+/// `time` if RFC 3339 can write it back in UTC, else why not.
+pub(crate) fn writable(time: SystemTime) -> Result<SystemTime, String> {
+    if time < UNIX_EPOCH {
+        Err(
+            "before 1970-01-01T00:00:00Z once its UTC offset is applied; \
+             tidings reads times from 1970 to year 9999 in UTC"
+                .to_owned(),
+        )
+    } else if time > latest() {
+        Err(
+            "after 9999-12-31T23:59:59.999Z once its UTC offset is applied; \
+             tidings reads times from 1970 to year 9999 in UTC"
+                .to_owned(),
+        )
+    } else {
+        Ok(time)
+    }
+}
+
+/// `time` in RFC 3339 UTC with milliseconds. Never panics: a time outside what RFC 3339 can
+/// write (only a `SystemTime` made in code can be, since [`parse`] refuses them) is written as
+/// the nearest one it can.
+pub fn format(time: SystemTime) -> String {
+    let time = time.clamp(UNIX_EPOCH, latest());
+    humantime::format_rfc3339_millis(time).to_string()
 }
 
 /// The local time and the offset in seconds, when `text` ends in a numeric offset `±HH:MM`.
@@ -88,5 +130,34 @@ mod tests {
         ] {
             assert!(parse(text).is_err(), "{text}");
         }
+    }
+
+    #[test]
+    fn times_that_cannot_be_written_back_are_refused_with_why() {
+        for (text, why) in [
+            ("1970-01-01T00:00:00+01:00", "before 1970"),
+            ("1970-01-01T00:59:59.999+01:00", "before 1970"),
+            ("9999-12-31T23:59:59-23:59", "after 9999"),
+            ("9999-12-31T23:59:59.999-00:01", "after 9999"),
+        ] {
+            let error = parse(text).unwrap_err();
+            assert!(error.contains(why), "{text}: {error}");
+        }
+        // The edges themselves are fine, and write back as they read.
+        for text in ["1970-01-01T00:00:00.000Z", "9999-12-31T23:59:59.999Z"] {
+            assert_eq!(format(parse(text).unwrap()), text);
+        }
+        assert_eq!(
+            format(parse("1970-01-01T01:00:00+01:00").unwrap()),
+            "1970-01-01T00:00:00.000Z"
+        );
+    }
+
+    #[test]
+    fn formatting_never_panics() {
+        let before = UNIX_EPOCH - Duration::from_secs(3600);
+        assert_eq!(format(before), "1970-01-01T00:00:00.000Z");
+        let after = UNIX_EPOCH + Duration::from_secs(LATEST_SECONDS + 86_400);
+        assert_eq!(format(after), "9999-12-31T23:59:59.999Z");
     }
 }

@@ -108,7 +108,20 @@ pub(crate) async fn run<H: Handler<Args>, Args: 'static, C: Consumer>(
             if let Some(recorder) = bus.recorder() {
                 recorder.attempted(&running.name, &delivery, &outcome);
             }
-            consumer.settle(delivery, receipt, outcome).await;
+            let id = delivery.meta.id;
+            let settled = AssertUnwindSafe(consumer.settle(delivery, receipt, outcome))
+                .catch_unwind()
+                .await;
+            if let Err(panic) = settled {
+                // A bug, never input (the wire refuses what it cannot write back); the worker
+                // must outlive it all the same. The transport gets the event back as it does
+                // from a crashed process: after its ack deadline, or with its channel.
+                tracing::error!(
+                    subscriber = &*running.name, event = H::Event::NAME, %id,
+                    panic = panic_message(&*panic),
+                    "settling a delivery panicked; the worker goes on"
+                );
+            }
         }
     }
 }

@@ -36,6 +36,7 @@ use tokio::task::JoinHandle;
 
 use super::dead_letters;
 use super::link::Link;
+use super::publish::LONG_CONTENT_TYPE;
 use super::publish::PREFIX;
 use super::retry::{ATTEMPT, FIRST_FAILED_AT};
 use super::topology::{WorkQueue, partition_queue, short, work_queue};
@@ -45,6 +46,7 @@ use tidings_core::Result;
 use tidings_core::Subscriber;
 use tidings_core::WireError;
 use tidings_core::transport::partition::PARTITIONS;
+use tidings_core::transport::wire::ATTRIBUTES;
 use tidings_core::transport::{Consumer, Outcome};
 use tidings_core::transport::{Delivery, Inbox, InboxSender, Lanes, inbox};
 
@@ -341,7 +343,7 @@ impl ConsumerState {
             read_envelope(&message, self.event_name),
             &message.data,
             self.event_name,
-            retried.unwrap_or(1) + redelivered,
+            retried.unwrap_or(1).saturating_add(redelivered),
             first_failed_at,
         );
         let id = delivery.meta.id;
@@ -558,7 +560,7 @@ impl Consumer for AmqpConsumer {
             Outcome::Retry { delay } if state.ordered => {
                 // The retry waits here, holding its key's lane (its message unacknowledged),
                 // unless its channel was lost meanwhile: the broker then delivers it again.
-                delivery.attempt += 1;
+                delivery.attempt = delivery.attempt.saturating_add(1);
                 let weak = Arc::downgrade(state);
                 tokio::spawn(async move {
                     tokio::time::sleep(delay).await;
@@ -624,29 +626,24 @@ impl Consumer for AmqpConsumer {
 
 /// A message's envelope: binary mode, else structured, else a bare payload of `fallback_type`.
 pub(crate) fn read_envelope(message: &Message, fallback_type: &str) -> Result<Envelope, WireError> {
-    let texts: Vec<(String, String)> = message
-        .properties
-        .headers()
-        .as_ref()
-        .map(|headers| {
-            headers
-                .inner()
-                .iter()
-                .filter_map(|(name, value)| match value {
-                    AMQPValue::LongString(text) => Some((
-                        name.to_string(),
-                        String::from_utf8_lossy(text.as_bytes()).into_owned(),
-                    )),
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut texts: Vec<(String, String)> = Vec::new();
+    if let Some(headers) = message.properties.headers().as_ref() {
+        for (name, value) in headers.inner() {
+            if let Some(text) = header_value(name.as_str(), value)? {
+                texts.push((name.to_string(), text));
+            }
+        }
+    }
+    let long_content_type = texts
+        .iter()
+        .find(|(name, _)| name == LONG_CONTENT_TYPE)
+        .map(|(_, value)| value.as_str());
     let content_type = message
         .properties
         .content_type()
         .as_ref()
-        .map(|c| c.as_str());
+        .map(|c| c.as_str())
+        .or(long_content_type);
     Envelope::from_message(
         texts
             .iter()
@@ -658,6 +655,41 @@ pub(crate) fn read_envelope(message: &Message, fallback_type: &str) -> Result<En
         // The broker's headers (`x-death`, …) and tidings' own are not the event's.
         |name| name.starts_with("x-") || name.starts_with("tidings-"),
     )
+}
+
+/// A header's text, `None` for one the event does not carry (a table, a number that is not
+/// a CloudEvents attribute), or why a CloudEvents attribute's value cannot be read.
+///
+/// The CloudEvents AMQP binding maps each attribute's type to an AMQP type, or its canonical
+/// string: a String attribute (`id`, `type`, `source`, …) is a string, an Integer one
+/// (`version`) a string or an integer. So an integer `cloudEvents:id` is not a CloudEvent's id:
+/// reading it as one would quietly make an id the producer never gave, and handling it under a
+/// new id (what tidings did) loses its de-duplication; it is a decode error, dead-lettered.
+fn header_value(name: &str, value: &AMQPValue) -> Result<Option<String>, WireError> {
+    let text = match value {
+        AMQPValue::LongString(text) => Some(String::from_utf8_lossy(text.as_bytes()).into_owned()),
+        AMQPValue::ShortString(text) => Some(text.as_str().to_owned()),
+        _ => None,
+    };
+    let attribute = name
+        .strip_prefix(PREFIX)
+        .filter(|attribute| ATTRIBUTES.contains(attribute));
+    match (text, attribute) {
+        (Some(text), _) => Ok(Some(text)),
+        (None, None) => Ok(None),
+        (None, Some("version")) => match integer(value) {
+            Some(number) => Ok(Some(number.to_string())),
+            None => Err(not_a_string(name, "an integer", value)),
+        },
+        (None, Some(_)) => Err(not_a_string(name, "a string", value)),
+    }
+}
+
+fn not_a_string(name: &str, expected: &str, value: &AMQPValue) -> WireError {
+    WireError::new(format!(
+        "header `{name}` is an AMQP {value:?}, not {expected}: the CloudEvents AMQP binding \
+         carries this attribute as {expected}; send it as one"
+    ))
 }
 
 /// A header as text, whatever type a producer gave it.

@@ -27,7 +27,7 @@ use super::link::Link;
 use super::publish::{Stored, properties};
 use super::topology::{partition_queue, short, work_queue};
 use tidings_core::transport::partition::partition;
-use tidings_core::{DeadLetter, DeadLetterId};
+use tidings_core::{DeadLetter, DeadLetterId, Truncated};
 use tidings_core::{Error, Result};
 
 const ID: &str = "tidings-dl-id";
@@ -38,15 +38,33 @@ const ERROR: &str = "tidings-dl-error";
 const ATTEMPTS: &str = "tidings-dl-attempts";
 const FIRST_FAILED_AT: &str = "tidings-dl-first-failed-at";
 const LAST_FAILED_AT: &str = "tidings-dl-last-failed-at";
+/// Set on a letter whose payload was truncated to fit: the whole payload's size and SHA-256.
+const TRUNCATED_SIZE: &str = "tidings-dl-truncated-size";
+const TRUNCATED_SHA256: &str = "tidings-dl-truncated-sha256";
 
-fn rfc3339(time: SystemTime) -> String {
-    humantime::format_rfc3339_millis(time).to_string()
+/// The largest message RabbitMQ takes by default (`max_message_size`, 128 MiB since 3.8),
+/// less room for the headers, which [`size`] counts only roughly.
+const MAX_MESSAGE: usize = 128 * 1024 * 1024 - 64 * 1024;
+
+/// What a letter takes on the broker: its body and its headers' text.
+fn size(letter: &DeadLetter) -> usize {
+    let headers: usize = fields(letter)
+        .iter()
+        .map(|(name, value)| name.len() + value.len())
+        .chain(
+            letter
+                .envelope
+                .to_binary_headers(super::publish::PREFIX)
+                .iter()
+                .map(|(name, value)| name.len() + value.len()),
+        )
+        .sum();
+    letter.envelope.data.len() + headers
 }
 
-/// Stores `letter` with a confirm; the caller then acknowledges the delivery it came from.
-pub(crate) async fn store(link: &Link, letter: &DeadLetter) -> Result<()> {
-    let queue = link.dead_letter_queue().await?;
-    let fields = [
+/// The letter's own fields, as `tidings-dl-*` headers.
+fn fields(letter: &DeadLetter) -> Vec<(&'static str, String)> {
+    let mut fields = vec![
         (ID, letter.id.to_string()),
         (SUBSCRIBER, letter.subscriber.clone()),
         (GROUP, letter.group.clone()),
@@ -56,7 +74,29 @@ pub(crate) async fn store(link: &Link, letter: &DeadLetter) -> Result<()> {
         (FIRST_FAILED_AT, rfc3339(letter.first_failed_at)),
         (LAST_FAILED_AT, rfc3339(letter.last_failed_at)),
     ];
-    let properties = properties(&letter.envelope, &fields);
+    if let Some(truncated) = &letter.truncated {
+        fields.push((TRUNCATED_SIZE, truncated.size.to_string()));
+        fields.push((TRUNCATED_SHA256, truncated.sha256.clone()));
+    }
+    fields
+}
+
+fn rfc3339(time: SystemTime) -> String {
+    tidings_core::transport::wire::format_time(time)
+}
+
+/// Stores `letter` with a confirm; the caller then acknowledges the delivery it came from.
+/// One larger than the broker takes is stored with its payload truncated.
+pub(crate) async fn store(link: &Link, letter: &DeadLetter) -> Result<()> {
+    let queue = link.dead_letter_queue().await?;
+    let mut letter = letter.clone();
+    if !letter.fit(MAX_MESSAGE, size) {
+        return Err(link.error(format!(
+            "cannot hold dead letter {} even with its payload cut to nothing",
+            letter.id
+        )));
+    }
+    let properties = properties(&letter.envelope, &fields(&letter));
     match link
         .publish_once("", &queue, properties, &letter.envelope.data)
         .await?
@@ -92,6 +132,7 @@ pub(crate) async fn replay(link: &Link, id: &DeadLetterId) -> Result<()> {
         link,
         |letter| letter.id == *id,
         async |link, letter| {
+            letter.replayable()?;
             let queue = work_queue(&link.settings.namespace, &letter.group, &letter.subscriber);
             let key_hash = letter
                 .envelope
@@ -273,6 +314,10 @@ fn letter_of(message: &Message) -> DeadLetter {
         .unwrap_or(0);
     letter.first_failed_at = now_if_broker(time(FIRST_FAILED_AT));
     letter.last_failed_at = now_if_broker(time(LAST_FAILED_AT));
+    let truncated_size = field(TRUNCATED_SIZE).and_then(|size| size.parse().ok());
+    if let (Some(size), Some(sha256)) = (truncated_size, field(TRUNCATED_SHA256)) {
+        letter.truncated = Some(Truncated::new(size, sha256));
+    }
     letter
 }
 

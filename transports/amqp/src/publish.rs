@@ -13,6 +13,9 @@ use tidings_core::Envelope;
 use tidings_core::Result;
 
 pub(crate) use tidings_core::transport::wire::AMQP_PREFIX as PREFIX;
+/// Carries a content type longer than the `content-type` property's 255 bytes (one read from
+/// a structured-mode document can be any length): `read_envelope` reads it back.
+pub(crate) const LONG_CONTENT_TYPE: &str = "tidings-datacontenttype";
 
 /// How long a publish refused by a full queue waits before it tries again.
 const FULL_QUEUE_PAUSE: Duration = Duration::from_millis(20);
@@ -32,9 +35,17 @@ pub(crate) enum Stored {
 pub(crate) fn properties(envelope: &Envelope, extra: &[(&str, String)]) -> BasicProperties {
     let mut headers = FieldTable::default();
     let attributes = envelope.to_binary_headers(PREFIX);
+    let content_type = lapin::types::ShortString::try_new(envelope.datacontenttype.as_str());
+    let long_content_type = content_type.is_err().then(|| {
+        (
+            LONG_CONTENT_TYPE.to_owned(),
+            envelope.datacontenttype.clone(),
+        )
+    });
     let extra = extra
         .iter()
-        .map(|(name, value)| ((*name).to_owned(), value.clone()));
+        .map(|(name, value)| ((*name).to_owned(), value.clone()))
+        .chain(long_content_type);
     for (name, value) in attributes.into_iter().chain(extra) {
         // Names longer than AMQP allows cannot travel; the event keeps its other headers.
         if let Ok(name) = lapin::types::ShortString::try_new(name) {
@@ -46,12 +57,15 @@ pub(crate) fn properties(envelope: &Envelope, extra: &[(&str, String)]) -> Basic
         .time
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default();
-    BasicProperties::default()
+    let properties = BasicProperties::default()
         .with_message_id(envelope.id.to_string().into())
-        .with_content_type(envelope.datacontenttype.as_str().into())
         .with_delivery_mode(2) // persistent
         .with_timestamp(millis.as_secs())
-        .with_headers(headers)
+        .with_headers(headers);
+    match content_type {
+        Ok(content_type) => properties.with_content_type(content_type),
+        Err(_) => properties,
+    }
 }
 
 impl Link {

@@ -17,6 +17,7 @@ use super::consumer::ConsumerState;
 use super::publish::{Stored, properties};
 use tidings_core::Result;
 use tidings_core::transport::Delivery;
+use tidings_core::transport::wire::format_time;
 
 /// Delay buckets in milliseconds. The longest is below RabbitMQ's default consumer timeout
 /// (30 minutes), which an `ordered` subscriber's retry, held unacknowledged, must stay under.
@@ -59,15 +60,12 @@ impl ConsumerState {
         delay: Duration,
     ) -> Result<bool> {
         let link = &self.link;
-        let next = delivery.attempt + 1;
+        let next = delivery.attempt.saturating_add(1);
         let first_failed_at = delivery.first_failed_at.unwrap_or_else(SystemTime::now);
         let envelope = delivery.envelope(self.event_name, "");
         let extra = [
             (ATTEMPT, next.to_string()),
-            (
-                FIRST_FAILED_AT,
-                humantime::format_rfc3339_millis(first_failed_at).to_string(),
-            ),
+            (FIRST_FAILED_AT, format_time(first_failed_at)),
         ];
         let properties = properties(&envelope, &extra);
         let stored = match bucket(delay) {

@@ -69,6 +69,7 @@ pub mod flow;
 pub mod lifecycle;
 pub mod metrics;
 pub mod ordering;
+pub mod poison;
 mod support;
 pub mod trace;
 
@@ -124,6 +125,7 @@ macro_rules! suite {
             failures::a_permanent_error_skips_retries,
             failures::any_std_error_is_retryable_and_keeps_its_source_chain,
             failures::undecodable_payloads_are_dead_lettered_and_do_not_block_the_queue,
+            poison::a_time_no_reader_could_take_back_is_refused_and_the_edges_are_kept,
             dead_letters::a_dead_letter_records_what_failed_where_and_when,
             dead_letters::replay_redelivers_to_that_subscriber_only_from_attempt_one,
             dead_letters::a_replay_that_fails_again_makes_a_new_dead_letter,
@@ -170,6 +172,7 @@ mod tests {
             ("lifecycle", include_str!("lifecycle.rs")),
             ("metrics", include_str!("metrics.rs")),
             ("ordering", include_str!("ordering.rs")),
+            ("poison", include_str!("poison.rs")),
             ("trace", include_str!("trace.rs")),
         ];
         let mut written: Vec<String> = sources

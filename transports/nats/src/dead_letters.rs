@@ -18,13 +18,44 @@ struct Letter {
     letter: StoredLetter,
 }
 
-/// Stores a dead letter; returns once the stream has it.
-pub(crate) async fn keep(shared: &Shared, consumer: &str, letter: &DeadLetter) -> Result<()> {
-    let body = Letter {
+/// Room left in a message for its headers (`Nats-Msg-Id`) and the protocol's own.
+const HEADER_ROOM: usize = 1024;
+
+fn encode(letter: &DeadLetter) -> serde_json::Result<Vec<u8>> {
+    serde_json::to_vec(&Letter {
         id: letter.id,
         letter: StoredLetter::from(letter),
-    };
-    let body = serde_json::to_vec(&body).expect("a dead letter serializes");
+    })
+}
+
+/// Stores a dead letter; returns once the stream has it. One larger than the server takes
+/// (`max_payload`, 1 MB by default) is stored with its payload truncated ([`DeadLetter::fit`]).
+pub(crate) async fn keep(shared: &Shared, consumer: &str, letter: &DeadLetter) -> Result<()> {
+    let limit = shared
+        .client
+        .server_info()
+        .max_payload
+        .saturating_sub(HEADER_ROOM);
+    let mut letter = letter.clone();
+    let size = |letter: &DeadLetter| encode(letter).map_or(usize::MAX, |body| body.len());
+    if !letter.fit(limit, size) {
+        return Err(Error::broker(
+            &shared.config.url,
+            format!(
+                "cannot hold dead letter {} even with its payload cut to nothing",
+                letter.id
+            ),
+        ));
+    }
+    if let Some(truncated) = &letter.truncated {
+        tracing::warn!(id = %letter.id, %truncated, "a dead letter too large for the server keeps part of its payload");
+    }
+    let body = encode(&letter).map_err(|error| {
+        Error::broker(
+            &shared.config.url,
+            format!("cannot encode a dead letter: {error}"),
+        )
+    })?;
     let mut headers = async_nats::HeaderMap::new();
     headers.insert(
         async_nats::header::NATS_MESSAGE_ID,
@@ -88,6 +119,7 @@ pub(crate) async fn find(shared: &Shared, id: &DeadLetterId) -> Result<(u64, Dea
 /// Publishes the letter's event again, marked for its subscriber only, then removes the letter.
 pub(crate) async fn replay(shared: &Shared, id: &DeadLetterId) -> Result<()> {
     let (sequence, letter) = find(shared, id).await?;
+    letter.replayable()?;
     let key_hash = letter
         .envelope
         .subject

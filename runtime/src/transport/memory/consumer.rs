@@ -49,7 +49,7 @@ impl Consumer for LocalConsumer {
                         delivery.first_failed_at.unwrap_or_else(SystemTime::now),
                     );
                 }
-                delivery.attempt += 1;
+                delivery.attempt = delivery.attempt.saturating_add(1);
                 queue.retry_after(delivery, delay);
             }
             Outcome::DeadLettered(letter) => {

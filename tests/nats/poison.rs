@@ -1,0 +1,127 @@
+//! Poison input from raw NATS publishers: each costs exactly one dead letter with why, never a
+//! worker, and the event published after it is handled.
+
+use std::sync::Arc;
+
+use tidings::{Error, Subscriber, Truncated};
+use tidings_conformance::Backend;
+use tidings_tests::{Log, Ping};
+
+use super::{NatsBackend, server};
+
+/// A bus of `backend` whose one subscriber, `stock`, logs each ping's `seq`.
+async fn counting(backend: &NatsBackend, seen: &Log<u32>) -> tidings::Bus {
+    (backend as &dyn Backend)
+        .bus_with([Subscriber::new("stock", {
+            let seen = seen.clone();
+            move |ping: Arc<Ping>| {
+                let seen = seen.clone();
+                async move { seen.push(ping.seq) }
+            }
+        })
+        .concurrency(1)])
+        .await
+}
+
+async fn raw_publish(subject: String, headers: async_nats::HeaderMap, body: Vec<u8>) {
+    let js = async_nats::jetstream::new(async_nats::connect(server()).await.unwrap());
+    js.publish_with_headers(subject, headers, body.into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+}
+
+/// A `ce-time` that parses but lies outside what RFC 3339 writes in UTC (before 1970 or after
+/// year 9999 once its offset is applied), on a body that does not decode: writing the dead
+/// letter once panicked in the worker's settle, the message came back after every ack wait and
+/// killed the next worker until none was left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_time_that_cannot_be_written_back_costs_one_dead_letter_each() {
+    let backend = NatsBackend::new();
+    let seen = Log::default();
+    let bus = counting(&backend, &seen).await;
+    let subject = format!("{}.events.0.test.ping", backend.namespace);
+    for time in ["1970-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:59"] {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("ce-specversion", "1.0");
+        headers.insert("ce-id", tidings::EventId::new().to_string().as_str());
+        headers.insert("ce-type", "test.ping");
+        headers.insert("ce-source", "hostile");
+        headers.insert("ce-time", time);
+        raw_publish(subject.clone(), headers, b"{not json".to_vec()).await;
+    }
+    bus.publish(Ping::new("k", 1)).await.unwrap();
+    bus.wait_idle().await;
+
+    assert_eq!(seen.items(), vec![1]);
+    let dead = bus.dead_letters().list().await.unwrap();
+    assert_eq!(dead.len(), 2, "{dead:?}");
+    for (letter, why) in dead.iter().zip(["before 1970", "after 9999"]) {
+        assert_eq!((letter.subscriber.as_str(), letter.attempts), ("stock", 1));
+        assert!(
+            letter.error.contains("header `ce-time`") && letter.error.contains(why),
+            "{}",
+            letter.error
+        );
+        assert_eq!(letter.envelope.data, b"{not json");
+    }
+    let stats = bus.stats();
+    assert_eq!(
+        (
+            stats.subscribers[0].handled,
+            stats.subscribers[0].dead_lettered
+        ),
+        (1, 2)
+    );
+    bus.shutdown().await.unwrap();
+}
+
+/// A 900 KB body under the server's 1 MB limit made a 1.2 MB dead letter, which the server
+/// refused: "cannot store a dead letter" once a second for ever. Now the letter keeps the
+/// beginning of the payload with the whole one's size and SHA-256, and refuses a replay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_too_large_for_the_server_is_stored_truncated_once() {
+    let backend = NatsBackend::new();
+    let seen = Log::default();
+    let bus = counting(&backend, &seen).await;
+    let subject = format!("{}.events.0.test.ping", backend.namespace);
+    let body: Vec<u8> = (0..900_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    raw_publish(subject, async_nats::HeaderMap::new(), body.clone()).await;
+    bus.publish(Ping::new("k", 1)).await.unwrap();
+    bus.wait_idle().await;
+
+    assert_eq!(seen.items(), vec![1]);
+    let dead = bus.dead_letters().list().await.unwrap();
+    assert_eq!(dead.len(), 1);
+    let letter = &dead[0];
+    assert_eq!(letter.truncated, Some(Truncated::of(&body)));
+    assert_eq!(letter.truncated.as_ref().unwrap().size, 900_000);
+    let kept = letter.envelope.data.len();
+    assert!(kept > 500_000 && kept < 900_000, "{kept}");
+    assert_eq!(letter.envelope.data, body[..kept]);
+    assert!(
+        letter
+            .error
+            .starts_with("cannot decode `test.ping` payload as JSON"),
+        "{}",
+        letter.error
+    );
+    let stats = bus.stats();
+    assert_eq!(stats.subscribers[0].dead_lettered, 1);
+
+    let refused = bus.dead_letters().replay(&letter.id).await.unwrap_err();
+    assert!(
+        matches!(refused, Error::TruncatedPayload { .. }),
+        "{refused:?}"
+    );
+    assert!(
+        refused.to_string().contains("900000 bytes in all"),
+        "{refused}"
+    );
+    // Still there, and discarding it works.
+    assert_eq!(bus.dead_letters().list().await.unwrap().len(), 1);
+    bus.dead_letters().discard(&letter.id).await.unwrap();
+    assert!(bus.dead_letters().list().await.unwrap().is_empty());
+    bus.shutdown().await.unwrap();
+}
