@@ -16,9 +16,16 @@ struct Message {
 }
 
 fuzz_target!(|message: Message| {
-    let prefix = if message.amqp { AMQP_PREFIX } else { NATS_PREFIX };
+    let prefix = if message.amqp {
+        AMQP_PREFIX
+    } else {
+        NATS_PREFIX
+    };
     let read = Envelope::from_message(
-        message.headers.iter().map(|(name, value)| (name.as_str(), value.as_str())),
+        message
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str())),
         prefix,
         message.content_type.as_deref(),
         &message.body,

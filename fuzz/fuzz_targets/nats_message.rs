@@ -2,8 +2,8 @@
 //! lets through), and a body.
 #![no_main]
 
-use async_nats::{HeaderMap, HeaderName, HeaderValue};
 use arbitrary::Arbitrary;
+use async_nats::{HeaderMap, HeaderName, HeaderValue};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Arbitrary, Debug)]

@@ -626,8 +626,17 @@ impl Consumer for AmqpConsumer {
 
 /// A message's envelope: binary mode, else structured, else a bare payload of `fallback_type`.
 pub(crate) fn read_envelope(message: &Message, fallback_type: &str) -> Result<Envelope, WireError> {
+    read_properties(&message.properties, &message.data, fallback_type)
+}
+
+/// [`read_envelope`] from a message's properties and body.
+pub(crate) fn read_properties(
+    properties: &lapin::BasicProperties,
+    data: &[u8],
+    fallback_type: &str,
+) -> Result<Envelope, WireError> {
     let mut texts: Vec<(String, String)> = Vec::new();
-    if let Some(headers) = message.properties.headers().as_ref() {
+    if let Some(headers) = properties.headers().as_ref() {
         for (name, value) in headers.inner() {
             if let Some(text) = header_value(name.as_str(), value)? {
                 texts.push((name.to_string(), text));
@@ -638,8 +647,7 @@ pub(crate) fn read_envelope(message: &Message, fallback_type: &str) -> Result<En
         .iter()
         .find(|(name, _)| name == LONG_CONTENT_TYPE)
         .map(|(_, value)| value.as_str());
-    let content_type = message
-        .properties
+    let content_type = properties
         .content_type()
         .as_ref()
         .map(|c| c.as_str())
@@ -650,7 +658,7 @@ pub(crate) fn read_envelope(message: &Message, fallback_type: &str) -> Result<En
             .map(|(name, value)| (name.as_str(), value.as_str())),
         PREFIX,
         content_type,
-        &message.data,
+        data,
         fallback_type,
         // The broker's headers (`x-death`, …) and tidings' own are not the event's.
         |name| name.starts_with("x-") || name.starts_with("tidings-"),

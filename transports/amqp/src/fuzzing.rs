@@ -7,3 +7,12 @@ use tidings_core::transport::TransportUrl;
 pub fn parse_url(url: &TransportUrl) -> Result<()> {
     crate::settings::Settings::parse(url).map(drop)
 }
+
+/// Reads a received message's envelope from its properties and body the way a consumer does.
+pub fn read_envelope(
+    properties: &lapin::BasicProperties,
+    data: &[u8],
+    fallback_type: &str,
+) -> std::result::Result<tidings_core::Envelope, tidings_core::WireError> {
+    crate::consumer::read_properties(properties, data, fallback_type)
+}
