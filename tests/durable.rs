@@ -330,3 +330,42 @@ async fn a_torn_journal_tail_is_repaired_and_a_damaged_store_is_a_clear_error() 
     let error = backend.builder().build().await.unwrap_err();
     assert!(matches!(error, Error::Storage { .. }), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_whose_creation_was_interrupted_opens_and_keeps_what_it_accepts() {
+    // What fjall leaves when its process is killed while creating a store: its lock file, an
+    // empty journal and keyspace folder, not yet the `version` marker it writes last.
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    std::fs::create_dir_all(store.join("keyspaces")).unwrap();
+    std::fs::write(store.join("lock"), b"").unwrap();
+    std::fs::write(store.join("0.jnl"), b"").unwrap();
+    let url = format!("file://{}", store.display());
+
+    let log = Log::default();
+    let healthy = Arc::new(AtomicBool::new(true));
+    let bus = Bus::builder()
+        .url(&url)
+        .manual()
+        .subscribe(recorder("billing", log.clone(), healthy.clone()))
+        .build()
+        .await
+        .unwrap();
+    bus.publish(Ping::new("k", 1)).await.unwrap();
+    bus.wait_idle().await;
+    assert_eq!(log.items(), vec![(1, 1)]);
+    bus.shutdown().await.unwrap();
+
+    // A whole store now: it opens again, with nothing left to deliver.
+    let again = Log::default();
+    let bus = Bus::builder()
+        .url(&url)
+        .manual()
+        .subscribe(recorder("billing", again.clone(), healthy))
+        .build()
+        .await
+        .unwrap();
+    bus.wait_idle().await;
+    assert!(again.is_empty(), "{:?}", again.items());
+    bus.shutdown().await.unwrap();
+}

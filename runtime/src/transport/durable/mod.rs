@@ -7,6 +7,7 @@
 //! receive the publisher's own `Arc<E>`: the journal holds the JSON form only for recovery.
 
 mod clock_hold;
+mod create;
 mod store;
 mod writer;
 
@@ -74,6 +75,14 @@ impl Journal {
             path: path.to_owned(),
             message: source.to_string(),
         };
+        create::ensure(path, |staging| {
+            let store = store::Store::open(staging).map_err(|e| e.to_string())?;
+            store.persist().map_err(|e| e.to_string())
+        })
+        .map_err(|message| Error::Storage {
+            path: path.to_owned(),
+            message,
+        })?;
         let store = store::Store::open(path).map_err(storage)?;
         let next_seq = store.next_seq().map_err(storage)?;
         let deliveries = store.pending().map_err(storage)?;
