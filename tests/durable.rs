@@ -198,7 +198,7 @@ async fn bad_urls_and_unopenable_stores_say_what_to_do() {
     assert!(
         error
             .to_string()
-            .contains("expected `sync=commit` (default) or `sync=batched`"),
+            .contains("expected `sync=commit` (default), `sync=batched`"),
         "{error}"
     );
 
@@ -210,7 +210,7 @@ async fn bad_urls_and_unopenable_stores_say_what_to_do() {
         .unwrap_err();
     assert!(matches!(error, Error::Storage { .. }), "{error}");
     assert!(
-        error.to_string().contains("move the directory aside"),
+        error.to_string().contains("it is a file, not a directory"),
         "{error}"
     );
 }
@@ -368,4 +368,139 @@ async fn a_store_whose_creation_was_interrupted_opens_and_keeps_what_it_accepts(
     bus.wait_idle().await;
     assert!(again.is_empty(), "{:?}", again.items());
     bus.shutdown().await.unwrap();
+}
+
+/// Publishes pings `0..count` one at a time to a subscriber whose first attempt never ends,
+/// then shuts down: `count` acknowledged events stay on disk, in order, ready to deliver.
+async fn store_unhandled(url: &str, count: u32) {
+    let stuck = Subscriber::new("billing", |_: Arc<Ping>| {
+        std::future::pending::<Result<(), HandlerError>>()
+    })
+    .concurrency(1);
+    let bus = Bus::builder()
+        .url(url)
+        .manual()
+        .queue_capacity(2_000)
+        .shutdown_timeout(Duration::from_millis(100))
+        .subscribe(stuck)
+        .build()
+        .await
+        .unwrap();
+    for seq in 0..count {
+        bus.publish(Ping::new("k", seq)).await.unwrap();
+    }
+    let unfinished = bus.shutdown().await.unwrap_err();
+    assert!(
+        matches!(unfinished, Error::ShutdownTimeout { unfinished } if unfinished == count as usize),
+        "{unfinished}"
+    );
+}
+
+/// Opens `url` with a healthy subscriber and returns the pings it handles until idle.
+async fn drain_store(url: &str) -> tidings::Result<Vec<u32>> {
+    let log = Log::default();
+    let bus = Bus::builder()
+        .url(url)
+        .manual()
+        .subscribe(recorder("billing", log.clone(), Arc::new(AtomicBool::new(true))))
+        .build()
+        .await?;
+    bus.wait_idle().await;
+    bus.shutdown().await.unwrap();
+    let mut seqs: Vec<u32> = log.items().into_iter().map(|(seq, _)| seq).collect();
+    seqs.sort_unstable();
+    Ok(seqs)
+}
+
+fn journals(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "jnl"))
+        .collect()
+}
+
+/// The first lost sequence an error names: "it ends before event N".
+fn ends_before(error: &Error) -> u32 {
+    let text = error.to_string();
+    let rest = text
+        .split("it ends before event ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no first lost sequence in: {text}"));
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no first lost sequence in: {text}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_cut_short_is_refused_until_the_loss_is_accepted() {
+    let backend = DurableBackend::new();
+    let url = backend.url();
+    store_unhandled(&url, 1_000).await;
+    for journal in journals(backend.0.path()) {
+        let file = std::fs::OpenOptions::new().write(true).open(&journal).unwrap();
+        let len = file.metadata().unwrap().len();
+        file.set_len(len / 2).unwrap();
+    }
+
+    let refused = drain_store(&url).await.unwrap_err();
+    let text = refused.to_string();
+    println!("{text}");
+    assert!(matches!(refused, Error::Storage { .. }), "{text}");
+    assert!(text.contains("journal is shorter than what was acknowledged"), "{text}");
+    assert!(text.contains("events up to 1000 were acknowledged"), "{text}");
+    assert!(text.contains("accept_loss=true"), "{text}");
+    assert!(!text.contains("aside") && !text.contains("start empty"), "{text}");
+    // Sequences are 1.. in publish order: pings 0..first-1 survived, the rest did not.
+    let first_lost = ends_before(&refused);
+    assert!(first_lost > 1 && first_lost < 1_000, "{text}");
+    // Refusing changed nothing: it says the same again.
+    assert_eq!(drain_store(&url).await.unwrap_err().to_string(), text);
+
+    let accepted = drain_store(&format!("{url}?accept_loss=true")).await.unwrap();
+    assert_eq!(accepted, (0..first_lost - 1).collect::<Vec<_>>());
+    // Accepted once: the store opens again without the flag, with nothing left.
+    assert_eq!(drain_store(&url).await.unwrap(), Vec::<u32>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_journal_is_refused_until_the_loss_is_accepted() {
+    let backend = DurableBackend::new();
+    let url = backend.url();
+    store_unhandled(&url, 1_000).await;
+    let deleted = journals(backend.0.path());
+    assert!(!deleted.is_empty());
+    for journal in deleted {
+        std::fs::remove_file(journal).unwrap();
+    }
+
+    let refused = drain_store(&url).await.unwrap_err();
+    let text = refused.to_string();
+    assert!(text.contains("journal files (`*.jnl`) are missing"), "{text}");
+    assert!(
+        text.contains("up to 1000 acknowledged events (sequences 1 to 1000) are gone"),
+        "{text}"
+    );
+    let accepted = drain_store(&format!("{url}?accept_loss=true")).await.unwrap();
+    assert_eq!(accepted, Vec::<u32>::new());
+    assert_eq!(drain_store(&url).await.unwrap(), Vec::<u32>::new());
+    // New events after the accepted loss flow and survive as usual.
+    store_unhandled(&url, 3).await;
+    assert_eq!(drain_store(&url).await.unwrap(), vec![0, 1, 2]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_store_opens_without_the_flag_and_the_flag_changes_nothing() {
+    let backend = DurableBackend::new();
+    let url = backend.url();
+    store_unhandled(&url, 20).await;
+    let all: Vec<u32> = (0..20).collect();
+    assert_eq!(drain_store(&format!("{url}?accept_loss=true")).await.unwrap(), all);
+    let error = Bus::builder()
+        .url(format!("{url}?accept_loss=yes"))
+        .build()
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("`accept_loss=true`"), "{error}");
 }
