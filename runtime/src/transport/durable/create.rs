@@ -30,6 +30,9 @@ pub(super) fn ensure(
     path: &Path,
     build: impl FnOnce(&Path) -> Result<(), String>,
 ) -> Result<(), String> {
+    if fs::metadata(path).is_ok_and(|meta| !meta.is_dir()) {
+        return Err("it is a file, not a directory: name a directory".to_owned());
+    }
     if exists(path).map_err(|e| e.to_string())? {
         return Ok(());
     }
