@@ -5,6 +5,10 @@
 //! dead letters are written too, so a restarted process redelivers whatever was accepted and not
 //! finished, with its attempt count, and keeps its dead letters. In process, subscribers still
 //! receive the publisher's own `Arc<E>`: the journal holds the JSON form only for recovery.
+//!
+//! Faults: a new store is created whole or not at all (`create`); at open, the store must reach
+//! what its manifest recorded, or acknowledged events are gone and the open is refused unless
+//! `accept_loss=true` (`manifest`); after a failed write the writer reopens the store (`writer`).
 
 mod clock_hold;
 mod create;
