@@ -196,6 +196,23 @@ impl Store {
         batch.commit()
     }
 
+    /// Gives disk space back once no event is live: flushes every keyspace's memtable, so that
+    /// fjall can drop the journals behind them, and compacts the events away with their
+    /// tombstones. Without it a drained store kept up to its journal cap plus every flushed
+    /// event until compaction happened to reach them.
+    pub(crate) fn reclaim(&self) -> fjall::Result<()> {
+        for keyspace in [
+            &self.events,
+            &self.deliveries,
+            &self.dead_letters,
+            &self.meta,
+        ] {
+            keyspace.rotate_memtable_and_wait()?;
+        }
+        self.events.major_compact()?;
+        self.deliveries.major_compact()
+    }
+
     pub(crate) fn persist(&self) -> fjall::Result<()> {
         self.db.persist(PersistMode::SyncAll)
     }

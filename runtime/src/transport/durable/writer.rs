@@ -69,6 +69,10 @@ pub(crate) enum Op {
 /// Most operations taken into one batch.
 const MAX_BATCH: usize = 4096;
 
+/// Event bytes that pass through before a drained store gives their space back: the pause
+/// (flushing and compacting an empty store) comes at most once per this much traffic.
+const RECLAIM_AFTER: u64 = 32 * 1024 * 1024;
+
 /// How often writes left over from a failed batch are tried again while no new ones come.
 const RETRY_EVERY: Duration = Duration::from_secs(1);
 
@@ -89,6 +93,8 @@ pub(crate) struct Writer {
 #[derive(Default)]
 struct Appends {
     writes: Vec<Write>,
+    /// Bytes of the events appended.
+    bytes: u64,
     events: Vec<(u64, Vec<Arc<str>>)>,
 }
 
@@ -102,6 +108,7 @@ impl Writer {
             carry: Vec::new(),
             failing: None,
             stored_next: self.next_seq,
+            appended_bytes: 0,
             dirty: false,
             last_persist: Instant::now(),
         };
@@ -172,6 +179,13 @@ impl Writer {
         });
         match result {
             Ok(()) => {
+                state.appended_bytes += appends.bytes;
+                if self.remaining.is_empty() && state.appended_bytes >= RECLAIM_AFTER {
+                    state.appended_bytes = 0;
+                    if let Some(Err(error)) = self.store.as_ref().map(Store::reclaim) {
+                        tracing::warn!(%error, "the durable store could not give space back");
+                    }
+                }
                 state.carry.clear();
                 state.failing = None;
                 state.stored_next = self.next_seq;
@@ -259,6 +273,7 @@ impl Writer {
                 revives,
                 done,
             } => {
+                appends.bytes += record.len() as u64;
                 appends.writes.push(Write::PutEvent(seq, record));
                 for subscriber in &subscribers {
                     appends.writes.push(Write::PutDelivery(
@@ -326,6 +341,8 @@ struct State {
     failing: Option<String>,
     /// The next sequence the store holds once its last commit is on disk.
     stored_next: u64,
+    /// Event bytes appended since the store last gave space back.
+    appended_bytes: u64,
     /// Committed without an fsync since the last persist.
     dirty: bool,
     last_persist: Instant,
