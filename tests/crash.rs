@@ -275,3 +275,44 @@ fn every_acknowledged_publish_survives_sigkill() {
         "the second drain listed other dead letters"
     );
 }
+
+/// After a SIGKILL the manifest still says how far the journal reached (the page cache keeps
+/// it): a journal then cut to half its size is refused at open, naming what is gone.
+#[test]
+fn a_journal_cut_short_after_sigkill_is_refused() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = dir.path().join("store");
+    let mut child = spawn(&["publish", store.to_str().unwrap(), "1"]);
+    let ready = ready_signal(&mut child);
+    ready
+        .recv_timeout(OPEN_TIMEOUT)
+        .expect("the child opened the store");
+    let acked_log = dir.path().join("acked.log");
+    let deadline = Instant::now() + DRAIN_TIMEOUT;
+    while read_log(&acked_log, "acked").len() < 1_000 {
+        assert!(
+            Instant::now() < deadline,
+            "1,000 publishes were not acknowledged in time"
+        );
+        std::thread::sleep(Duration::from_millis(20)); // polling a file the child appends to
+    }
+    child.kill().expect("SIGKILL the child");
+    let (status, _) = reap(child);
+    assert_eq!(status.signal(), Some(9));
+
+    for entry in std::fs::read_dir(&store).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|ext| ext == "jnl") {
+            let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+            let len = file.metadata().unwrap().len();
+            file.set_len(len / 2).unwrap();
+        }
+    }
+    let (status, stderr) = reap(spawn(&["drain", store.to_str().unwrap()]));
+    assert!(!status.success(), "the cut store opened:\n{stderr}");
+    assert!(
+        stderr.contains("its journal is shorter than what was acknowledged")
+            && stderr.contains("accept_loss=true"),
+        "{stderr}"
+    );
+}

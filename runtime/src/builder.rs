@@ -54,6 +54,12 @@ impl Default for BusBuilder {
 
 impl BusBuilder {
     /// The transport: `memory://` (the default).
+    ///
+    /// `file://PATH[?sync=commit|batched][&accept_loss=true]` is the durable store in directory
+    /// `PATH` (created if new; it must be new or empty then). `sync=batched` fsyncs every 50 ms
+    /// instead of before `publish` returns. A store whose journal no longer reaches what it
+    /// acknowledged (cut short or deleted) is refused at `build()` with an error naming what is
+    /// gone; `accept_loss=true` opens it with what is left, once.
     pub fn url(mut self, url: impl Into<String>) -> Self {
         self.url = Some(url.into());
         self

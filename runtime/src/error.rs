@@ -40,11 +40,7 @@ pub enum Error {
     DeadLetterNotFound(DeadLetterId),
 
     /// The durable store could not be opened or written.
-    #[error(
-        "the durable store at `{}` failed: {message}; check that the disk has room and that no other \
-         process has it open, or move the directory aside to start empty",
-        path.display()
-    )]
+    #[error("the durable store at `{}` failed: {message}", path.display())]
     Storage {
         /// The store's directory.
         path: std::path::PathBuf,

@@ -3,6 +3,7 @@
 //! ```text
 //! crash_child publish DIR FIRST_SEQ   publish Ping FIRST_SEQ, FIRST_SEQ + 1, .. until killed
 //! crash_child drain DIR               handle what the store still holds, list dead letters, exit 0
+//! crash_child drain-wait DIR          keep the store open until stdin closes (a second process)
 //! ```
 //!
 //! It prints `ready` on stdout once the bus is open (recovery done). The store lives in `DIR`;
@@ -58,7 +59,9 @@ impl LineLog {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: crash_child publish DIR FIRST_SEQ | crash_child drain DIR");
+    eprintln!(
+        "usage: crash_child publish DIR FIRST_SEQ | crash_child drain DIR | crash_child drain-wait DIR"
+    );
     std::process::exit(2);
 }
 
@@ -103,6 +106,15 @@ async fn main() {
             publish_forever(bus, logs, first).await
         }
         ("drain", []) => drain(bus, logs).await,
+        ("drain-wait", []) => {
+            tokio::task::spawn_blocking(|| {
+                std::io::copy(&mut std::io::stdin(), &mut std::io::sink())
+            })
+            .await
+            .expect("reading stdin")
+            .expect("reading stdin");
+            bus.shutdown().await.expect("a clean shutdown");
+        }
         _ => usage(),
     }
 }

@@ -94,8 +94,8 @@ pub(crate) async fn open(url: Option<&str>, capacity: usize) -> Result<AnyTransp
         }
         #[cfg(feature = "durable")]
         "file" => {
-            let (path, sync) = super::durable::parse(&parsed)?;
-            Ok(local(memory::open_durable(&path, sync, capacity)?))
+            let (path, options) = super::durable::parse(&parsed)?;
+            Ok(local(memory::open_durable(&path, options, capacity)?))
         }
         #[cfg(not(feature = "durable"))]
         "file" => Err(parsed.unsupported(

@@ -5,8 +5,15 @@
 //! dead letters are written too, so a restarted process redelivers whatever was accepted and not
 //! finished, with its attempt count, and keeps its dead letters. In process, subscribers still
 //! receive the publisher's own `Arc<E>`: the journal holds the JSON form only for recovery.
+//!
+//! Faults: a new store is created whole or not at all (`create`); at open, the store must reach
+//! what its manifest recorded, or acknowledged events are gone and the open is refused unless
+//! `accept_loss=true` (`manifest`); after a failed write the writer reopens the store (`writer`).
 
 mod clock_hold;
+mod create;
+mod manifest;
+mod messages;
 mod store;
 mod writer;
 
@@ -43,53 +50,138 @@ pub(crate) struct Journal {
     clock_hold: clock_hold::ClockHold,
 }
 
-/// Parses `file://PATH[?sync=commit|batched]`.
-pub(crate) fn parse(url: &crate::transport::TransportUrl) -> Result<(PathBuf, SyncMode)> {
+/// What the `file://` URL's query asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Options {
+    pub(crate) sync: SyncMode,
+    /// Opens a store that misses acknowledged events (see `messages::lost`) instead of refusing.
+    pub(crate) accept_loss: bool,
+}
+
+/// Parses `file://PATH[?sync=commit|batched][&accept_loss=true]`.
+pub(crate) fn parse(url: &crate::transport::TransportUrl) -> Result<(PathBuf, Options)> {
     let path = url.address();
     if path.is_empty() {
         return Err(
             url.unsupported("name a directory: `file://./data` or `file:///var/lib/app/events`")
         );
     }
-    let mut sync = SyncMode::Commit;
+    let mut options = Options {
+        sync: SyncMode::Commit,
+        accept_loss: false,
+    };
     for (name, value) in url.options() {
-        sync = match (name.as_str(), value.as_str()) {
-            ("sync", "commit") => SyncMode::Commit,
-            ("sync", "batched") => SyncMode::Batched {
-                window: Duration::from_millis(50),
-            },
+        match (name.as_str(), value.as_str()) {
+            ("sync", "commit") => options.sync = SyncMode::Commit,
+            ("sync", "batched") => {
+                options.sync = SyncMode::Batched {
+                    window: Duration::from_millis(50),
+                }
+            }
+            ("accept_loss", "true") => options.accept_loss = true,
+            ("accept_loss", "false") => options.accept_loss = false,
             // Only the name of an unknown option is shown: its value may be a secret.
             _ => {
-                return Err(url.unknown_option(name, "`sync=commit` (default) or `sync=batched`"));
+                return Err(url.unknown_option(
+                    name,
+                    "`sync=commit` (default), `sync=batched`, `accept_loss=true` or \
+                     `accept_loss=false` (default)",
+                ));
             }
-        };
+        }
     }
-    Ok((PathBuf::from(path), sync))
+    Ok((PathBuf::from(path), options))
+}
+
+/// Opens the store at `path` and checks that it reaches what its manifest recorded; returns it
+/// with the next sequence to hand out.
+fn open_checked(
+    path: &Path,
+    accept_loss: bool,
+) -> std::result::Result<(store::Store, u64), String> {
+    let found = manifest::read(path).map_err(|e| format!("cannot read its manifest: {e}"))?;
+    let journal_missing = !has_journal(path).map_err(|e| format!("cannot list it: {e}"))?;
+    let owner = match found {
+        manifest::Found::Recorded { pid, .. } => Some(pid),
+        _ => None,
+    };
+    let store = store::Store::open(path).map_err(|e| messages::open_failed(path, &e, owner))?;
+    let stored_next = store
+        .next_seq()
+        .map_err(|e| format!("cannot read its sequence counter: {e}"))?;
+    let next_seq = match found {
+        manifest::Found::Recorded { next_seq, .. } if stored_next < next_seq => {
+            let lost = messages::lost(path, stored_next, next_seq, journal_missing);
+            if !accept_loss {
+                return Err(lost);
+            }
+            tracing::warn!(path = %path.display(), "opening with `accept_loss=true`: {lost}");
+            // Sequences stay unique: none that was handed out is used again. The store records
+            // that, so the next open without the flag finds it whole.
+            store
+                .commit(&[store::Write::SetNextSeq(next_seq)], true)
+                .map_err(|e| messages::write_failed(&e))?;
+            next_seq
+        }
+        manifest::Found::Damaged if !accept_loss => {
+            return Err(messages::manifest_damaged(path));
+        }
+        manifest::Found::Missing => {
+            tracing::info!(path = %path.display(), "the durable store has no manifest yet (made by an older tidings); writing one");
+            stored_next
+        }
+        _ => stored_next,
+    };
+    Ok((store, next_seq))
+}
+
+/// Whether `path` holds a journal file: fjall opens a store without one as empty.
+fn has_journal(path: &Path) -> std::io::Result<bool> {
+    for entry in std::fs::read_dir(path)? {
+        if entry?.path().extension().is_some_and(|ext| ext == "jnl") {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 impl Journal {
     /// Opens (or creates) the store at `path` and reads back what it holds.
-    pub(crate) fn open(path: &Path, sync: SyncMode) -> Result<(Journal, Recovered)> {
-        let storage = |source: fjall::Error| Error::Storage {
+    pub(crate) fn open(path: &Path, options: Options) -> Result<(Journal, Recovered)> {
+        let failed = |message: String| Error::Storage {
             path: path.to_owned(),
-            message: source.to_string(),
+            message,
         };
-        let store = store::Store::open(path).map_err(storage)?;
-        let next_seq = store.next_seq().map_err(storage)?;
-        let deliveries = store.pending().map_err(storage)?;
-        let dead_letters = store.dead_letters().map_err(storage)?;
+        create::ensure(path, |staging| {
+            let store = store::Store::open(staging).map_err(|e| e.to_string())?;
+            store.persist().map_err(|e| e.to_string())?;
+            manifest::Manifest::open(staging, 1).map_err(|e| e.to_string())?;
+            Ok(())
+        })
+        .map_err(failed)?;
+        let (store, next_seq) = open_checked(path, options.accept_loss).map_err(failed)?;
+        let read = |what: &str, e: fjall::Error| failed(format!("cannot read its {what}: {e}"));
+        let deliveries = store.pending().map_err(|e| read("deliveries", e))?;
+        let dead_letters = store.dead_letters().map_err(|e| read("dead letters", e))?;
+        let manifest = manifest::Manifest::open(path, next_seq)
+            .map_err(|e| failed(format!("cannot write its manifest: {e}")))?;
         let mut remaining: HashMap<u64, u32> = HashMap::new();
         for delivery in &deliveries {
             *remaining.entry(delivery.seq).or_default() += 1;
         }
+        let writer = writer::Writer {
+            path: path.to_owned(),
+            store: Some(store),
+            manifest,
+            sync: options.sync,
+            remaining,
+            next_seq,
+        };
         let (ops, receiver) = std::sync::mpsc::channel();
         let writer = std::thread::Builder::new()
             .name("tidings-journal".to_owned())
-            .spawn(move || writer::run(store, receiver, sync, remaining, next_seq))
-            .map_err(|e| Error::Storage {
-                path: path.to_owned(),
-                message: e.to_string(),
-            })?;
+            .spawn(move || writer.run(receiver))
+            .map_err(|e| failed(format!("cannot start its writer thread: {e}")))?;
         let journal = Journal {
             path: path.to_owned(),
             ops,

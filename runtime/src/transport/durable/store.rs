@@ -9,9 +9,9 @@
 
 use std::path::Path;
 
-use fjall::{
-    Database, Keyspace, KeyspaceCreateOptions, OwnedWriteBatch as WriteBatch, PersistMode,
-};
+use std::sync::Arc;
+
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
 pub(crate) use crate::wire::StoredLetter;
 
@@ -162,12 +162,55 @@ impl Store {
         Ok(letters)
     }
 
-    pub(crate) fn batch(&self, sync: bool) -> Batch<'_> {
-        let batch = self
+    /// Commits `writes` as one batch, fsynced if `sync`.
+    pub(crate) fn commit<'a>(
+        &self,
+        writes: impl IntoIterator<Item = &'a Write>,
+        sync: bool,
+    ) -> fjall::Result<()> {
+        let mut batch = self
             .db
             .batch()
             .durability(sync.then_some(PersistMode::SyncAll));
-        Batch { store: self, batch }
+        for write in writes {
+            match write {
+                Write::PutEvent(seq, record) => {
+                    batch.insert(&self.events, seq.to_be_bytes(), record.as_slice());
+                }
+                Write::RemoveEvent(seq) => batch.remove(&self.events, seq.to_be_bytes()),
+                Write::PutDelivery(subscriber, seq, progress) => batch.insert(
+                    &self.deliveries,
+                    delivery_key(subscriber, *seq),
+                    progress.encode(),
+                ),
+                Write::RemoveDelivery(subscriber, seq) => {
+                    batch.remove(&self.deliveries, delivery_key(subscriber, *seq));
+                }
+                Write::PutDeadLetter(id, json) => {
+                    batch.insert(&self.dead_letters, id, json.as_slice());
+                }
+                Write::RemoveDeadLetter(id) => batch.remove(&self.dead_letters, id),
+                Write::SetNextSeq(next) => batch.insert(&self.meta, NEXT_SEQ, next.to_be_bytes()),
+            }
+        }
+        batch.commit()
+    }
+
+    /// Gives disk space back once no event is live: flushes every keyspace's memtable, so that
+    /// fjall can drop the journals behind them, and compacts the events away with their
+    /// tombstones. Without it a drained store kept up to its journal cap plus every flushed
+    /// event until compaction happened to reach them.
+    pub(crate) fn reclaim(&self) -> fjall::Result<()> {
+        for keyspace in [
+            &self.events,
+            &self.deliveries,
+            &self.dead_letters,
+            &self.meta,
+        ] {
+            keyspace.rotate_memtable_and_wait()?;
+        }
+        self.events.major_compact()?;
+        self.deliveries.major_compact()
     }
 
     pub(crate) fn persist(&self) -> fjall::Result<()> {
@@ -175,52 +218,18 @@ impl Store {
     }
 }
 
-/// Writes that commit together.
-pub(crate) struct Batch<'a> {
-    store: &'a Store,
-    batch: WriteBatch,
-}
-
-impl Batch<'_> {
-    pub(crate) fn put_event(&mut self, seq: u64, record: &[u8]) {
-        self.batch
-            .insert(&self.store.events, seq.to_be_bytes(), record);
-    }
-
-    pub(crate) fn remove_event(&mut self, seq: u64) {
-        self.batch.remove(&self.store.events, seq.to_be_bytes());
-    }
-
-    pub(crate) fn put_delivery(&mut self, subscriber: &str, seq: u64, progress: Progress) {
-        self.batch.insert(
-            &self.store.deliveries,
-            delivery_key(subscriber, seq),
-            progress.encode(),
-        );
-    }
-
-    pub(crate) fn remove_delivery(&mut self, subscriber: &str, seq: u64) {
-        self.batch
-            .remove(&self.store.deliveries, delivery_key(subscriber, seq));
-    }
-
-    pub(crate) fn put_dead_letter(&mut self, id: [u8; 16], letter: &StoredLetter) {
-        let json = serde_json::to_vec(letter).expect("a stored letter always serializes");
-        self.batch.insert(&self.store.dead_letters, id, json);
-    }
-
-    pub(crate) fn remove_dead_letter(&mut self, id: [u8; 16]) {
-        self.batch.remove(&self.store.dead_letters, id);
-    }
-
-    pub(crate) fn set_next_seq(&mut self, next: u64) {
-        self.batch
-            .insert(&self.store.meta, NEXT_SEQ, next.to_be_bytes());
-    }
-
-    pub(crate) fn commit(self) -> fjall::Result<()> {
-        self.batch.commit()
-    }
+/// One write of a batch. The writer keeps them until their batch is committed, so that a
+/// batch that failed can be written again once the disk recovers.
+#[derive(Debug, Clone)]
+pub(crate) enum Write {
+    PutEvent(u64, Vec<u8>),
+    RemoveEvent(u64),
+    PutDelivery(Arc<str>, u64, Progress),
+    RemoveDelivery(Arc<str>, u64),
+    /// A `StoredLetter` as JSON.
+    PutDeadLetter([u8; 16], Vec<u8>),
+    RemoveDeadLetter([u8; 16]),
+    SetNextSeq(u64),
 }
 
 #[cfg(test)]
@@ -232,10 +241,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.next_seq().unwrap(), 1);
-        let mut batch = store.batch(true);
-        batch.put_event(7, b"{}");
-        batch.set_next_seq(5); // written by an earlier, out-of-order batch
-        batch.commit().unwrap();
+        // The counter as written by an earlier, out-of-order batch.
+        let writes = [Write::PutEvent(7, b"{}".to_vec()), Write::SetNextSeq(5)];
+        store.commit(&writes, true).unwrap();
         assert_eq!(store.next_seq().unwrap(), 8);
     }
 

@@ -1,15 +1,24 @@
 //! The group-commit writer: one thread owns the store's writes. Publishers queue their appends
 //! and wait; the writer takes everything queued, commits it as one batch with one fsync, and
 //! answers them all. Concurrent publishers thus share each fsync.
+//!
+//! A failed commit (a full disk, say) poisons fjall's database: it refuses every later write. So
+//! the writer reopens the store from disk before its next commit, which recovers exactly what
+//! reached the journal. The appends of the failed batch were answered with the error, so they
+//! are removed again in case part of them reached the disk; its other writes (acks, retries,
+//! dead letters: nobody waits for them) are written again with the next batch.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use super::store::{Batch, Progress, Store, StoredLetter};
+use super::manifest::Manifest;
+use super::messages;
+use super::store::{Progress, Store, StoredLetter, Write};
 
 /// When an acknowledged write is on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,133 +69,281 @@ pub(crate) enum Op {
 /// Most operations taken into one batch.
 const MAX_BATCH: usize = 4096;
 
-/// `next_seq` is past every sequence handed out before the store was opened; the writer only
-/// ever raises it, however appends arrive.
-pub(crate) fn run(
-    store: Store,
-    ops: Receiver<Op>,
-    sync: SyncMode,
-    mut remaining: HashMap<u64, u32>,
-    mut next_seq: u64,
-) {
-    let window = match sync {
-        SyncMode::Commit => Duration::from_secs(3600),
-        SyncMode::Batched { window } => window,
-    };
-    let mut last_persist = Instant::now();
-    let mut dirty = false;
-    loop {
-        let first = match ops.recv_timeout(window) {
-            Ok(op) => op,
-            Err(RecvTimeoutError::Timeout) => {
-                if dirty {
-                    report(store.persist());
-                    (dirty, last_persist) = (false, Instant::now());
+/// Event bytes that pass through before a drained store gives their space back: the pause
+/// (flushing and compacting an empty store) comes at most once per this much traffic.
+const RECLAIM_AFTER: u64 = 32 * 1024 * 1024;
+
+/// How often writes left over from a failed batch are tried again while no new ones come.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
+
+pub(crate) struct Writer {
+    pub(crate) path: PathBuf,
+    /// `None` after a failure, until the store reopens.
+    pub(crate) store: Option<Store>,
+    pub(crate) manifest: Manifest,
+    pub(crate) sync: SyncMode,
+    /// Deliveries left per live event: the event goes with the last one (retention).
+    pub(crate) remaining: HashMap<u64, u32>,
+    /// Past every sequence handed out before the store was opened; only ever raised, however
+    /// appends arrive.
+    pub(crate) next_seq: u64,
+}
+
+/// The appends of one batch: answered together, undone together if the batch fails.
+#[derive(Default)]
+struct Appends {
+    writes: Vec<Write>,
+    /// Bytes of the events appended.
+    bytes: u64,
+    events: Vec<(u64, Vec<Arc<str>>)>,
+}
+
+impl Writer {
+    pub(crate) fn run(mut self, ops: Receiver<Op>) {
+        let window = match self.sync {
+            SyncMode::Commit => Duration::from_secs(3600),
+            SyncMode::Batched { window } => window,
+        };
+        let mut state = State {
+            carry: Vec::new(),
+            failing: None,
+            stored_next: self.next_seq,
+            appended_bytes: 0,
+            dirty: false,
+            last_persist: Instant::now(),
+        };
+        loop {
+            let retrying = state.failing.is_some() || !state.carry.is_empty();
+            let wait = if retrying {
+                RETRY_EVERY.min(window)
+            } else {
+                window
+            };
+            let first = match ops.recv_timeout(wait) {
+                Ok(op) => op,
+                Err(RecvTimeoutError::Timeout) => {
+                    if retrying {
+                        let _ = self.commit_batch(&mut state, Appends::default(), false);
+                    } else if state.dirty {
+                        let _ = self.persist(&mut state);
+                    }
+                    continue;
                 }
-                continue;
+                Err(RecvTimeoutError::Disconnected) => {
+                    let _ = self.persist(&mut state);
+                    return;
+                }
+            };
+            let mut taken = vec![first];
+            taken.extend(ops.try_iter().take(MAX_BATCH - 1));
+            let stop = taken.iter().any(|op| matches!(op, Op::Stop { .. }));
+            let mut appends = Appends::default();
+            let mut waiting = Vec::new();
+            for op in taken {
+                self.apply(&mut state.carry, &mut appends, &mut waiting, op);
             }
-            Err(RecvTimeoutError::Disconnected) => {
-                report(store.persist());
+            let mut result = self.commit_batch(&mut state, appends, stop);
+            if result.is_ok() && (stop || (state.dirty && state.last_persist.elapsed() >= window)) {
+                result = self.persist(&mut state);
+            }
+            for done in waiting {
+                let _ = done.send(result.clone());
+            }
+            if stop {
                 return;
             }
+        }
+    }
+
+    /// Commits what is carried over and `appends`, reopening the store first if it failed.
+    fn commit_batch(
+        &mut self,
+        state: &mut State,
+        appends: Appends,
+        stop: bool,
+    ) -> Result<(), String> {
+        if state.stored_next < self.next_seq {
+            state.carry.push(Write::SetNextSeq(self.next_seq));
+        }
+        // Acks alone are not worth an fsync: a crash redelivers, it loses nothing.
+        let durable = self.sync == SyncMode::Commit
+            && (stop
+                || !appends.writes.is_empty()
+                || state.carry.iter().any(|write| {
+                    !matches!(write, Write::RemoveDelivery(..) | Write::RemoveEvent(_))
+                }));
+        let result = self.reopen_if_failed(state).and_then(|store| {
+            store
+                .commit(state.carry.iter().chain(&appends.writes), durable)
+                .map_err(|e| messages::write_failed(&e))
+        });
+        match result {
+            Ok(()) => {
+                state.appended_bytes += appends.bytes;
+                if self.remaining.is_empty() && state.appended_bytes >= RECLAIM_AFTER {
+                    state.appended_bytes = 0;
+                    if let Some(Err(error)) = self.store.as_ref().map(Store::reclaim) {
+                        tracing::warn!(%error, "the durable store could not give space back");
+                    }
+                }
+                state.carry.clear();
+                state.failing = None;
+                state.stored_next = self.next_seq;
+                state.dirty = !durable;
+                if durable {
+                    self.record_manifest(state.stored_next);
+                }
+                Ok(())
+            }
+            Err(error) => {
+                tracing::error!(%error, path = %self.path.display(), "the durable store failed to commit");
+                state.failing = Some(error.clone());
+                // Failed publishes are never delivered, even if part of them reached the disk.
+                for (seq, subscribers) in appends.events {
+                    self.remaining.remove(&seq);
+                    state.carry.push(Write::RemoveEvent(seq));
+                    for subscriber in subscribers {
+                        state.carry.push(Write::RemoveDelivery(subscriber, seq));
+                    }
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// The store, reopened from disk if a write failed since it was opened: fjall refuses every
+    /// write after a failed one, and what it holds is what reached the journal.
+    fn reopen_if_failed(&mut self, state: &mut State) -> Result<&Store, String> {
+        if state.failing.is_some() || self.store.is_none() {
+            self.store = None; // closes it, releasing its lock before it opens again
+            let store = Store::open(&self.path).map_err(|e| messages::write_failed(&e))?;
+            tracing::warn!(path = %self.path.display(), "the durable store reopened after a failed write");
+            state.failing = None;
+            self.store = Some(store);
+        }
+        self.store
+            .as_ref()
+            .ok_or_else(|| "the store is closed".to_owned())
+    }
+
+    fn persist(&mut self, state: &mut State) -> Result<(), String> {
+        if state.failing.is_some() {
+            return Err(state.failing.clone().unwrap_or_default());
+        }
+        let Some(store) = &self.store else {
+            return Ok(());
         };
-        let mut taken = vec![first];
-        taken.extend(ops.try_iter().take(MAX_BATCH - 1));
-        let stop = taken.iter().any(|op| matches!(op, Op::Stop { .. }));
-        let durable_now =
-            sync == SyncMode::Commit && taken.iter().any(|op| !matches!(op, Op::Ack { .. }));
-        let mut batch = store.batch(durable_now);
-        let mut waiting = Vec::new();
-        let before = next_seq;
-        for op in taken {
-            apply(&mut batch, op, &mut remaining, &mut waiting, &mut next_seq);
-        }
-        if next_seq > before {
-            batch.set_next_seq(next_seq);
-        }
-        let mut result = batch.commit().map_err(|e| e.to_string());
-        dirty = !durable_now;
-        if result.is_ok() && (stop || (dirty && last_persist.elapsed() >= window)) {
-            result = store.persist().map_err(|e| e.to_string());
-            (dirty, last_persist) = (false, Instant::now());
-        }
-        if let Err(error) = &result {
-            tracing::error!(%error, "the durable store failed to commit");
-        }
-        for done in waiting {
-            let _ = done.send(result.clone());
-        }
-        if stop {
-            return;
-        }
-    }
-}
-
-fn apply(
-    batch: &mut Batch<'_>,
-    op: Op,
-    remaining: &mut HashMap<u64, u32>,
-    waiting: &mut Vec<Done>,
-    next_seq: &mut u64,
-) {
-    match op {
-        Op::Append {
-            seq,
-            record,
-            subscribers,
-            revives,
-            done,
-        } => {
-            batch.put_event(seq, &record);
-            for subscriber in &subscribers {
-                batch.put_delivery(subscriber, seq, Progress::NEW);
+        let result = store.persist().map_err(|e| messages::write_failed(&e));
+        state.last_persist = Instant::now();
+        match &result {
+            Ok(()) => {
+                state.dirty = false;
+                self.record_manifest(state.stored_next);
+                if let Err(error) = self.manifest.sync() {
+                    tracing::error!(%error, "the durable store's manifest could not be synced");
+                }
             }
-            remaining.insert(seq, subscribers.len() as u32);
-            if let Some(id) = revives {
-                batch.remove_dead_letter(id);
+            Err(error) => {
+                tracing::error!(%error, path = %self.path.display(), "the durable store failed to persist");
+                state.failing = Some(error.clone());
             }
-            // Appends can reach the writer out of sequence order (publishers race to the
-            // channel): keep the highest, or a restart could hand out a stored sequence again.
-            *next_seq = (*next_seq).max(seq + 1);
-            waiting.push(done);
         }
-        Op::Ack { subscriber, seq } => {
-            batch.remove_delivery(&subscriber, seq);
-            release(batch, remaining, seq);
+        result
+    }
+
+    /// A manifest that lags only misses a loss at the next open: report, never fail for it.
+    fn record_manifest(&mut self, next_seq: u64) {
+        if let Err(error) = self.manifest.record(next_seq) {
+            tracing::error!(%error, "the durable store's manifest could not be written");
         }
-        Op::Retry {
-            subscriber,
-            seq,
-            progress,
-        } => batch.put_delivery(&subscriber, seq, progress),
-        Op::DeadLetter {
-            subscriber,
-            seq,
-            id,
-            letter,
-        } => {
-            batch.put_dead_letter(id, &letter);
-            batch.remove_delivery(&subscriber, seq);
-            release(batch, remaining, seq);
+    }
+
+    fn apply(
+        &mut self,
+        writes: &mut Vec<Write>,
+        appends: &mut Appends,
+        waiting: &mut Vec<Done>,
+        op: Op,
+    ) {
+        match op {
+            Op::Append {
+                seq,
+                record,
+                subscribers,
+                revives,
+                done,
+            } => {
+                appends.bytes += record.len() as u64;
+                appends.writes.push(Write::PutEvent(seq, record));
+                for subscriber in &subscribers {
+                    appends.writes.push(Write::PutDelivery(
+                        Arc::clone(subscriber),
+                        seq,
+                        Progress::NEW,
+                    ));
+                }
+                self.remaining.insert(seq, subscribers.len() as u32);
+                if let Some(id) = revives {
+                    appends.writes.push(Write::RemoveDeadLetter(id));
+                }
+                // Appends can reach the writer out of sequence order (publishers race to the
+                // channel): keep the highest, or a restart could hand out a stored sequence again.
+                self.next_seq = self.next_seq.max(seq + 1);
+                appends.events.push((seq, subscribers));
+                waiting.push(done);
+            }
+            Op::Ack { subscriber, seq } => {
+                writes.push(Write::RemoveDelivery(subscriber, seq));
+                self.release(writes, seq);
+            }
+            Op::Retry {
+                subscriber,
+                seq,
+                progress,
+            } => writes.push(Write::PutDelivery(subscriber, seq, progress)),
+            Op::DeadLetter {
+                subscriber,
+                seq,
+                id,
+                letter,
+            } => match serde_json::to_vec(&letter) {
+                Ok(json) => {
+                    writes.push(Write::PutDeadLetter(id, json));
+                    writes.push(Write::RemoveDelivery(subscriber, seq));
+                    self.release(writes, seq);
+                }
+                // The delivery stays, so a restart delivers the event again.
+                Err(error) => {
+                    tracing::error!(%error, %subscriber, seq, "a dead letter cannot be stored")
+                }
+            },
+            Op::Discard { id } => writes.push(Write::RemoveDeadLetter(id)),
+            Op::Stop { done } => waiting.push(done),
         }
-        Op::Discard { id } => batch.remove_dead_letter(id),
-        Op::Stop { done } => waiting.push(done),
+    }
+
+    /// One delivery of event `seq` is done; the event goes once none is left (retention).
+    fn release(&mut self, writes: &mut Vec<Write>, seq: u64) {
+        if let Some(left) = self.remaining.get_mut(&seq) {
+            *left = left.saturating_sub(1);
+            if *left == 0 {
+                self.remaining.remove(&seq);
+                writes.push(Write::RemoveEvent(seq));
+            }
+        }
     }
 }
 
-/// One delivery of event `seq` is done; the event goes once none is left (retention).
-fn release(batch: &mut Batch<'_>, remaining: &mut HashMap<u64, u32>, seq: u64) {
-    if let Some(left) = remaining.get_mut(&seq) {
-        *left = left.saturating_sub(1);
-        if *left == 0 {
-            remaining.remove(&seq);
-            batch.remove_event(seq);
-        }
-    }
-}
-
-fn report(result: fjall::Result<()>) {
-    if let Err(error) = result {
-        tracing::error!(%error, "the durable store failed to persist");
-    }
+struct State {
+    /// Writes not committed yet: those of failed batches, and this batch's non-append writes.
+    carry: Vec<Write>,
+    /// Why the last write failed, until the store reopens and commits.
+    failing: Option<String>,
+    /// The next sequence the store holds once its last commit is on disk.
+    stored_next: u64,
+    /// Event bytes appended since the store last gave space back.
+    appended_bytes: u64,
+    /// Committed without an fsync since the last persist.
+    dirty: bool,
+    last_persist: Instant,
 }

@@ -33,12 +33,12 @@ pub(crate) fn open_memory(name: Option<&str>, capacity: usize) -> Arc<LocalEngin
 #[cfg(feature = "durable")]
 pub(crate) fn open_durable(
     path: &std::path::Path,
-    sync: crate::transport::durable::SyncMode,
+    options: crate::transport::durable::Options,
     capacity: usize,
 ) -> Result<Arc<LocalEngine>> {
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
     open_shared(format!("file://{}", absolute.display()), |key| {
-        let (journal, recovered) = Journal::open(path, sync)?;
+        let (journal, recovered) = Journal::open(path, options)?;
         let engine = LocalEngine::new(Some(journal), capacity, Some(key));
         engine.recover(recovered);
         Ok(engine)
