@@ -137,23 +137,43 @@ impl TransportUrl {
 
     /// `text` with this URL's credentials and secret option values replaced by `***`: for a
     /// message from a client library that may quote the URL it was given.
+    ///
+    /// Where a secret is quoted in its place (`user:password@`, `name=value`) it is hidden
+    /// whatever its length; a bare occurrence is hidden if it has 4 characters or more, as a
+    /// shorter one cannot be told from the words around it and replacing it would garble them.
     pub fn redact(&self, text: &str) -> String {
-        let mut secrets: Vec<&str> = self.userinfo.iter().map(String::as_str).collect();
-        secrets.extend(self.password());
-        if self.password().is_none() {
-            secrets.extend(self.user()); // `nats://TOKEN@host`: the user is the token
+        let mut secrets: Vec<(String, String)> = Vec::new();
+        let mut bare = |secret: &str| {
+            if secret.len() >= 4 {
+                secrets.push((secret.to_owned(), "***".to_owned()));
+            }
+        };
+        match (self.userinfo.as_deref(), self.password()) {
+            (Some(userinfo), Some(password)) => {
+                bare(password);
+                secrets.push((format!("{userinfo}@"), "***@".to_owned()));
+                secrets.push((format!(":{password}@"), ":***@".to_owned()));
+            }
+            // `nats://TOKEN@host`: the user is the token.
+            (Some(token), None) => {
+                bare(token);
+                secrets.push((format!("{token}@"), "***@".to_owned()));
+            }
+            (None, _) => {}
         }
-        secrets.extend(
-            self.options
-                .iter()
-                .filter(|(name, _)| is_secret_option(name))
-                .map(|(_, value)| value.as_str()),
-        );
-        let mut redacted = text.to_owned();
+        for (name, value) in &self.options {
+            if is_secret_option(name) && !value.is_empty() {
+                if value.len() >= 4 {
+                    secrets.push((value.clone(), "***".to_owned()));
+                }
+                secrets.push((format!("{name}={value}"), format!("{name}=***")));
+            }
+        }
         // The longest first, so that a password is not replaced inside its own userinfo.
-        secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
-        for secret in secrets.into_iter().filter(|secret| !secret.is_empty()) {
-            redacted = redacted.replace(secret, "***");
+        secrets.sort_by_key(|(secret, _)| std::cmp::Reverse(secret.len()));
+        let mut redacted = text.to_owned();
+        for (secret, hidden) in &secrets {
+            redacted = redacted.replace(secret.as_str(), hidden);
         }
         redacted
     }
@@ -229,6 +249,7 @@ mod tests {
         let url = TransportUrl::parse("amqp://guest:s3cret@h:1/%2f?token=t0ken").unwrap();
         let quoted = format!("Invalid URL: '{}?token=t0ken'", url.with_credentials());
         let hint = url.unsupported(quoted).to_string();
+        assert!(hint.contains("'amqp://***@h:1/%2f?token=***'"), "{hint}");
         assert!(
             !hint.contains("s3cret") && !hint.contains("t0ken"),
             "{hint}"
