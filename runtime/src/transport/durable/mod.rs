@@ -7,6 +7,7 @@
 //! receive the publisher's own `Arc<E>`: the journal holds the JSON form only for recovery.
 
 mod clock_hold;
+mod existing;
 mod store;
 mod writer;
 
@@ -19,6 +20,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::oneshot;
 
+pub(crate) use existing::check_exists;
 pub(crate) use store::{PendingDelivery, Progress};
 use writer::Op;
 pub(crate) use writer::SyncMode;
