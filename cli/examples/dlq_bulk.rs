@@ -22,7 +22,9 @@ struct Parcel {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let url = args.next().ok_or("usage: dlq_bulk URL LETTERS [one-by-one]")?;
+    let url = args
+        .next()
+        .ok_or("usage: dlq_bulk URL LETTERS [one-by-one]")?;
     let letters: u64 = args.next().ok_or("say how many letters")?.parse()?;
     let one_by_one = args.next().as_deref() == Some("one-by-one");
     let bus = Bus::builder()

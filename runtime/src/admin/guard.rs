@@ -134,7 +134,7 @@ fn host_allowed(options: &AdminOptions, host: &str) -> bool {
     let literal = name.trim_start_matches('[').trim_end_matches(']');
     literal.parse::<std::net::IpAddr>().is_ok()
         || name == "localhost"
-        || options.hosts.iter().any(|allowed| *allowed == name)
+        || options.hosts.contains(&name)
 }
 
 /// `host` without its port: `127.0.0.1`, `[::1]`, `localhost`.

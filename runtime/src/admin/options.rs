@@ -78,10 +78,11 @@ impl AdminOptions {
     /// file `TIDINGS_ADMIN_TOKEN_FILE` names) and `TIDINGS_ADMIN_READ_TOKEN` (or
     /// `TIDINGS_ADMIN_READ_TOKEN_FILE`), if set. An unreadable token file is an error.
     pub fn from_env() -> io::Result<Self> {
-        let mut options = Self::default();
-        options.token = token_from_env(TOKEN_VAR, TOKEN_FILE_VAR)?;
-        options.read_token = token_from_env(READ_TOKEN_VAR, READ_TOKEN_FILE_VAR)?;
-        Ok(options)
+        Ok(AdminOptions {
+            token: token_from_env(TOKEN_VAR, TOKEN_FILE_VAR)?,
+            read_token: token_from_env(READ_TOKEN_VAR, READ_TOKEN_FILE_VAR)?,
+            ..Self::default()
+        })
     }
 
     /// Requests need `Authorization: Bearer TOKEN` (at least 16 characters), which allows

@@ -171,7 +171,9 @@ pub async fn replay_many_and_discard_many_act_on_each_and_report_the_missing(
         .bus_with([until_healthy(Arc::clone(&healthy), attempts.clone())])
         .await;
     for seq in 0..4u32 {
-        bus.publish(Ping::new(&format!("k{seq}"), seq)).await.unwrap();
+        bus.publish(Ping::new(&format!("k{seq}"), seq))
+            .await
+            .unwrap();
     }
     bus.wait_idle().await;
     let dead: Vec<_> = bus
