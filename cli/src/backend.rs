@@ -20,18 +20,18 @@ pub(crate) enum Backend {
 }
 
 impl Backend {
-    pub(crate) async fn connect(url: &str) -> Result<Backend, Failure> {
+    pub(crate) async fn connect(url: &str, token: Option<String>) -> Result<Backend, Failure> {
         // What this tool shows of the URL, anywhere: credentials hidden.
         let shown = TransportUrl::parse(url)?;
         if matches!(shown.scheme(), "http" | "https") {
             if shown.user().is_some() {
                 return Err(format!(
-                    "`{shown}`: the admin endpoint takes no credentials (it has no \
-                     authentication; serve it on a private address); drop `USER:PASSWORD@`"
+                    "`{shown}`: the admin endpoint takes no credentials in its URL; drop \
+                     `USER:PASSWORD@` and pass its token with `--token` or TIDINGS_TOKEN"
                 )
                 .into());
             }
-            return Ok(Backend::Admin(AdminClient::new(url)?));
+            return Ok(Backend::Admin(AdminClient::new(url, token)?));
         }
         if shown.scheme() == "memory" {
             return Err(format!(
@@ -41,8 +41,10 @@ impl Backend {
             )
             .into());
         }
+        // Reading must not create what it reads: a misspelt path or namespace is an error.
         let bus = Bus::builder()
             .url(url)
+            .existing_only()
             .manual()
             .source("tidings-cli")
             .build()
@@ -91,28 +93,25 @@ impl Backend {
         })
     }
 
-    pub(crate) async fn replay(&self, id: &DeadLetterId) -> Result<(), Failure> {
+    /// Replays `ids` in one pass over the dead letters; returns those that failed, with why.
+    pub(crate) async fn replay_many(
+        &self,
+        ids: &[DeadLetterId],
+    ) -> Result<Vec<(DeadLetterId, String)>, Failure> {
         match self {
-            Backend::Admin(client) => {
-                client
-                    .send(
-                        reqwest::Method::POST,
-                        &format!("/v1/dead-letters/{id}/replay"),
-                    )
-                    .await
-            }
-            Backend::Direct { bus, .. } => Ok(bus.dead_letters().replay(id).await?),
+            Backend::Admin(client) => client.act_on_many("replay", ids).await,
+            Backend::Direct { bus, .. } => Ok(shown(bus.dead_letters().replay_many(ids).await?)),
         }
     }
 
-    pub(crate) async fn discard(&self, id: &DeadLetterId) -> Result<(), Failure> {
+    /// Discards `ids` in one pass over the dead letters; returns those that failed, with why.
+    pub(crate) async fn discard_many(
+        &self,
+        ids: &[DeadLetterId],
+    ) -> Result<Vec<(DeadLetterId, String)>, Failure> {
         match self {
-            Backend::Admin(client) => {
-                client
-                    .send(reqwest::Method::DELETE, &format!("/v1/dead-letters/{id}"))
-                    .await
-            }
-            Backend::Direct { bus, .. } => Ok(bus.dead_letters().discard(id).await?),
+            Backend::Admin(client) => client.act_on_many("discard", ids).await,
+            Backend::Direct { bus, .. } => Ok(shown(bus.dead_letters().discard_many(ids).await?)),
         }
     }
 
@@ -137,6 +136,8 @@ impl Backend {
         &self,
         event: &str,
     ) -> Result<BoxStream<'static, Result<Envelope, Failure>>, Failure> {
+        // Before the name becomes a URL path or a subject: `../stats` is no event.
+        tidings::check_event_name(event)?;
         match self {
             Backend::Admin(client) => client.tail(event).await,
             Backend::Direct { bus, .. } => {
@@ -149,6 +150,13 @@ impl Backend {
             }
         }
     }
+}
+
+fn shown(failed: Vec<(DeadLetterId, tidings::Error)>) -> Vec<(DeadLetterId, String)> {
+    failed
+        .into_iter()
+        .map(|(id, error)| (id, error.to_string()))
+        .collect()
 }
 
 fn opening_failed(url: &str, error: tidings::Error) -> Failure {

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use clap::{Args, Subcommand};
 use comfy_table::Table;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use tidings::{DeadLetter, DeadLetterId};
 
 use crate::Failure;
@@ -124,24 +124,18 @@ async fn act(backend: &Backend, selection: Selection, action: Action) -> Result<
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let progress = ProgressBar::new(letters.len() as u64).with_style(
-        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)")
-            .expect("a valid template")
-            .progress_chars("=> "),
-    );
-    progress.set_message(format!("{verb}ing"));
-    let mut failed = Vec::new();
-    for letter in &letters {
-        let outcome = match action {
-            Action::Replay => backend.replay(&letter.id).await,
-            Action::Discard => backend.discard(&letter.id).await,
-        };
-        if let Err(error) = outcome {
-            failed.push((letter.id, error));
-        }
-        progress.inc(1);
-    }
+    let progress = ProgressBar::new_spinner();
+    progress.set_message(format!("{verb}ing {} dead letter(s)", letters.len()));
+    progress.enable_steady_tick(std::time::Duration::from_millis(200));
+    // One pass over the dead letters for all of them: one call per letter, each looking its
+    // letter up among all, was quadratic on the brokers.
+    let ids: Vec<DeadLetterId> = letters.iter().map(|letter| letter.id).collect();
+    let failed = match action {
+        Action::Replay => backend.replay_many(&ids).await,
+        Action::Discard => backend.discard_many(&ids).await,
+    };
     progress.finish_and_clear();
+    let failed = failed?;
     println!(
         "{done} {} of {} dead letter(s)",
         letters.len() - failed.len(),

@@ -10,6 +10,11 @@
 //! tidings --url http://ADDR topology [--json | --asyncapi]
 //! ```
 //!
+//! An admin endpoint with a token wants it: `--token TOKEN` or `TIDINGS_TOKEN`.
+//!
+//! The commands that read (`dlq list`, `dlq show`, `stats`, `topology`, `tail`) create nothing:
+//! on a `file://` path or broker namespace that does not exist they fail, naming it.
+//!
 //! `URL` is a bus URL the CLI opens itself (`file://PATH` of a stopped application,
 //! `nats://…`, `amqp://…`), or `http://HOST:PORT`, the admin endpoint of a running bus
 //! (`tidings::admin::serve`), which reaches every transport, `memory://` included.
@@ -39,6 +44,10 @@ struct Cli {
     /// `file://PATH` (a stopped application's store), `nats://…` or `amqp://…`.
     #[arg(long, env = "TIDINGS_URL", global = true)]
     url: Option<String>,
+    /// The admin endpoint's token (its TIDINGS_ADMIN_TOKEN, or the read-only one), sent as
+    /// `Authorization: Bearer`; never printed.
+    #[arg(long, env = "TIDINGS_TOKEN", global = true, hide_env_values = true)]
+    token: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -76,7 +85,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
         "say which bus: `--url URL` or the TIDINGS_URL variable, e.g. `--url \
          http://127.0.0.1:9001` (a running bus's admin endpoint) or `--url file://./data`",
     )?;
-    let backend = Backend::connect(&url).await?;
+    let backend = Backend::connect(&url, cli.token).await?;
     let outcome = match cli.command {
         Command::Dlq(command) => dlq::run(&backend, command).await,
         Command::Tail(args) => tail::run(&backend, args).await,

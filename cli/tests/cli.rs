@@ -175,7 +175,12 @@ async fn no_command_prints_a_password_or_token() {
     ];
     for url in urls {
         for command in commands {
-            let output = tidings(url, command).await;
+            // The admin endpoint's token too, wherever it goes.
+            let command: Vec<&str> = ["--token", "s3cret-token-0123456789"]
+                .into_iter()
+                .chain(command.iter().copied())
+                .collect();
+            let output = tidings(url, &command).await;
             let printed = format!("{}{}", stdout(&output), stderr(&output));
             assert!(!output.status.success(), "{url} {command:?}: {printed}");
             assert!(
@@ -184,4 +189,48 @@ async fn no_command_prints_a_password_or_token() {
             );
         }
     }
+}
+
+/// The reading commands on a store that does not exist: an error naming the path, and no
+/// directory made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reading_a_missing_store_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("misspelt");
+    let url = format!("file://{}", missing.display());
+    let commands: [&[&str]; 4] = [
+        &["dlq", "list"],
+        &["dlq", "show", "0190a0a0-0000-7000-8000-000000000000"],
+        &["stats"],
+        &["tail", "cli.parcel", "--count", "1"],
+    ];
+    for command in commands {
+        let output = tidings(&url, command).await;
+        assert!(!output.status.success(), "{command:?}");
+        let error = stderr(&output);
+        assert!(
+            error.contains("there is no store at"),
+            "{command:?}: {error}"
+        );
+        assert!(error.contains("misspelt"), "{command:?}: {error}");
+        assert!(stdout(&output).is_empty(), "{command:?}");
+        assert!(
+            !missing.exists(),
+            "{command:?} created {}",
+            missing.display()
+        );
+    }
+    // A directory that is not a store is not made into one either.
+    let listed = tidings(
+        &format!("file://{}", dir.path().display()),
+        &["dlq", "list"],
+    )
+    .await;
+    assert!(!listed.status.success());
+    assert!(
+        stderr(&listed).contains("is not a tidings store"),
+        "{}",
+        stderr(&listed)
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }

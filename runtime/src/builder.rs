@@ -31,6 +31,7 @@ pub struct BusBuilder {
     queue_capacity: usize,
     shutdown_timeout: Duration,
     source: Option<String>,
+    existing_only: bool,
     /// Set by `tidings::testing`.
     recorder: Option<Arc<Recorder>>,
 }
@@ -47,6 +48,7 @@ impl Default for BusBuilder {
             queue_capacity: 1024,
             shutdown_timeout: Duration::from_secs(30),
             source: None,
+            existing_only: false,
             recorder: None,
         }
     }
@@ -62,6 +64,15 @@ impl BusBuilder {
     /// gone; `accept_loss=true` opens it with what is left, once.
     pub fn url(mut self, url: impl Into<String>) -> Self {
         self.url = Some(url.into());
+        self
+    }
+
+    /// Opens only what the URL names if it already exists, and creates nothing: no directory
+    /// for `file://`, no stream, queue or exchange on a broker. For tools that inspect and
+    /// operate a bus (the `tidings` CLI): a misspelt path or namespace is an error that names
+    /// what was looked for, not a new, empty bus.
+    pub fn existing_only(mut self) -> Self {
+        self.existing_only = true;
         self
     }
 
@@ -146,7 +157,8 @@ impl BusBuilder {
         let subscribers = self.select(&registered)?;
         let state = StateMap::new(self.state);
         check(&subscribers, &state, self.queue_capacity)?;
-        let transport = transport::open(self.url.as_deref(), self.queue_capacity).await?;
+        let transport =
+            transport::open(self.url.as_deref(), self.queue_capacity, self.existing_only).await?;
         if let Err(problems) = check_capabilities(&subscribers, transport.capabilities()) {
             transport.close(&[]).await?;
             return Err(problems);

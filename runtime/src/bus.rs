@@ -211,7 +211,10 @@ impl Bus {
 
     /// A live view of the events called `event_name` as they are published from now on, by
     /// any process where the transport spans processes (brokers), else on this transport.
+    ///
+    /// Fails with [`Error::InvalidName`] for a name no event can have (`../stats`).
     pub async fn tail(&self, event_name: &str) -> Result<Tail> {
+        crate::name::check_event_name(event_name)?;
         self.inner.transport.tail(event_name).await
     }
 
@@ -227,6 +230,21 @@ impl Bus {
 
     pub(crate) async fn discard(&self, id: &DeadLetterId) -> Result<()> {
         self.inner.transport.discard(id).await
+    }
+
+    pub(crate) async fn replay_many(
+        &self,
+        ids: &[DeadLetterId],
+    ) -> Result<Vec<(DeadLetterId, Error)>> {
+        self.check_intake(RUNNING)?;
+        self.inner.transport.replay_many(ids).await
+    }
+
+    pub(crate) async fn discard_many(
+        &self,
+        ids: &[DeadLetterId],
+    ) -> Result<Vec<(DeadLetterId, Error)>> {
+        self.inner.transport.discard_many(ids).await
     }
 
     /// Counters for every subscriber.

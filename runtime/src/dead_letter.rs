@@ -276,4 +276,23 @@ impl DeadLetters<'_> {
     pub async fn discard(&self, id: &DeadLetterId) -> Result<()> {
         self.bus.discard(id).await
     }
+
+    /// [`replay`](Self::replay)s each of `ids` in one pass over the dead letters (on a broker
+    /// whose lookup of one letter reads them all, one by one would be quadratic). Returns the
+    /// ones that could not be replayed, with why; an error means none was tried.
+    pub async fn replay_many(
+        &self,
+        ids: &[DeadLetterId],
+    ) -> Result<Vec<(DeadLetterId, crate::Error)>> {
+        self.bus.replay_many(ids).await
+    }
+
+    /// [`discard`](Self::discard)s each of `ids` in one pass; see
+    /// [`replay_many`](Self::replay_many).
+    pub async fn discard_many(
+        &self,
+        ids: &[DeadLetterId],
+    ) -> Result<Vec<(DeadLetterId, crate::Error)>> {
+        self.bus.discard_many(ids).await
+    }
 }

@@ -72,6 +72,10 @@ pub enum Error {
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
 
+    /// A name typed at run time (an event name to tail) breaks the rule names follow.
+    #[error("{0}")]
+    InvalidName(String),
+
     /// An envelope given to `publish_envelope` has a `traceparent` that is not W3C's.
     #[error("cannot publish the envelope: {0}; fix its `traceparent` or set it to `None`")]
     InvalidTraceparent(#[source] crate::trace::TraceParentError),

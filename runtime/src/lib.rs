@@ -23,6 +23,7 @@ mod event;
 pub mod fuzzing;
 mod handler;
 pub mod metrics;
+mod name;
 mod options;
 mod recorder;
 mod state;
@@ -45,6 +46,7 @@ pub use dead_letter::{DeadLetter, DeadLetterId, DeadLetters, Envelope, Truncated
 pub use error::{Error, HandlerError, IntoHandlerResult, Result};
 pub use event::{AsKey, Event, EventId, Key};
 pub use handler::{EventArg, FromContext, Handler};
+pub use name::check_event_name;
 pub use options::{Backoff, Rate};
 pub use state::{State, StateRequirement};
 pub use stats::{Latency, Stats, SubscriberStats};

@@ -84,6 +84,55 @@ pub(crate) async fn on_broker(url: &str) {
     bus.shutdown().await.unwrap();
 }
 
+/// 40 parcels dead-lettered, then `dlq replay --all` (the van fixed: every one delivered) and,
+/// after 40 more, `dlq discard --all`: each command acts on all of them, and none is left.
+#[allow(dead_code)] // The broker targets use it.
+pub(crate) async fn bulk_on_broker(url: &str) {
+    const PARCELS: u64 = 40;
+    let failing = Arc::new(AtomicBool::new(true));
+    let bus = Bus::builder()
+        .url(url)
+        .manual()
+        .subscribe(courier(Arc::clone(&failing)))
+        .build()
+        .await
+        .unwrap();
+    for n in 1..=PARCELS {
+        bus.publish(Parcel { n }).await.unwrap();
+    }
+    bus.wait_idle().await;
+    assert_eq!(
+        bus.dead_letters().list().await.unwrap().len() as u64,
+        PARCELS
+    );
+    failing.store(false, Ordering::SeqCst);
+    let replayed = tidings(url, &["dlq", "replay", "--all"]).await;
+    assert_eq!(
+        stdout(&replayed).trim(),
+        format!("replayed {PARCELS} of {PARCELS} dead letter(s)"),
+        "{}",
+        stderr(&replayed)
+    );
+    bus.wait_idle().await;
+    assert!(bus.dead_letters().list().await.unwrap().is_empty());
+    assert_eq!(bus.stats().subscriber("courier").unwrap().handled, PARCELS);
+
+    failing.store(true, Ordering::SeqCst);
+    for n in 1..=PARCELS {
+        bus.publish(Parcel { n }).await.unwrap();
+    }
+    bus.wait_idle().await;
+    let discarded = tidings(url, &["dlq", "discard", "--all"]).await;
+    assert_eq!(
+        stdout(&discarded).trim(),
+        format!("discarded {PARCELS} of {PARCELS} dead letter(s)"),
+        "{}",
+        stderr(&discarded)
+    );
+    assert!(bus.dead_letters().list().await.unwrap().is_empty());
+    bus.shutdown().await.unwrap();
+}
+
 /// The id of the dead letter of parcel `n` in a `dlq list --json`.
 pub(crate) fn id_of(listed: &[serde_json::Value], n: u64) -> String {
     listed

@@ -1,11 +1,21 @@
 //! Event, subscriber and group names: `[A-Za-z0-9_.-]+`, so that every transport can use them
-//! in subjects, queue names and table keys without escaping.
+//! in subjects, queue names, URL paths and table keys without escaping.
+//!
+//! The runtime includes this file too (`runtime/src/name.rs`), so that a name typed at run
+//! time (`tidings tail NAME`, `bus.tail(name)`) is held to the same rule.
 
 /// Checks `name`; the error names `what` it is and shows an `example` of a good one.
 pub(crate) fn check_name(name: &str, what: &str, example: &str) -> Result<(), String> {
     const RULE: &str = "use letters, digits, `_`, `.` and `-`";
     if name.is_empty() {
         return Err(format!("the {what} is empty: {RULE}, like `{example}`"));
+    }
+    // A URL path step, which HTTP clients resolve away (`tail ..` would reach another route).
+    if name == "." || name == ".." {
+        return Err(format!(
+            "invalid {what} `{name}`: a name of only `.` or `..` is a path step; {RULE}, like \
+             `{example}`"
+        ));
     }
     match name
         .chars()
@@ -50,7 +60,9 @@ mod tests {
                  and `-`, like `stock`"
                 .to_owned())
         );
-        for name in ["a/b", "a:b", "a*b", "ünï", "a\tb", "a>b"] {
+        for name in [
+            "a/b", "a:b", "a*b", "ünï", "a\tb", "a>b", ".", "..", "../stats",
+        ] {
             assert!(check_name(name, "event name", "x").is_err(), "{name}");
         }
     }

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -13,10 +13,12 @@ use crate::dead_letter::{DeadLetter, DeadLetterId};
 use crate::error::Error;
 use crate::stats::Stats;
 
-pub(super) fn router(bus: Bus) -> Router {
+pub(super) fn router(bus: Bus, body_limit: usize) -> Router {
     Router::new()
         .route("/v1/stats", get(stats))
         .route("/v1/dead-letters", get(list))
+        .route("/v1/dead-letters/replay", post(replay_many))
+        .route("/v1/dead-letters/discard", post(discard_many))
         .route("/v1/dead-letters/{id}", get(show).delete(discard))
         .route("/v1/dead-letters/{id}/replay", post(replay))
         .route("/v1/tail/{event}", get(tail))
@@ -24,6 +26,7 @@ pub(super) fn router(bus: Bus) -> Router {
         .route("/v1/topology/table", get(topology_table))
         .route("/v1/asyncapi", get(asyncapi))
         .with_state(bus)
+        .layer(DefaultBodyLimit::max(body_limit))
 }
 
 /// A failure as the endpoint answers it.
@@ -33,6 +36,7 @@ impl From<Error> for Failure {
     fn from(error: Error) -> Self {
         let status = match &error {
             Error::DeadLetterNotFound(_) => StatusCode::NOT_FOUND,
+            Error::InvalidName(_) => StatusCode::BAD_REQUEST,
             Error::SubscriberNotRunning { .. } => StatusCode::CONFLICT,
             Error::Broker { .. } => StatusCode::BAD_GATEWAY,
             Error::ShutDown => StatusCode::SERVICE_UNAVAILABLE,
@@ -80,6 +84,35 @@ async fn replay(State(bus): State<Bus>, Path(id): Path<String>) -> Result<Status
 async fn discard(State(bus): State<Bus>, Path(id): Path<String>) -> Result<StatusCode, Failure> {
     bus.dead_letters().discard(&parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The ids a bulk replay or discard acts on.
+#[derive(serde::Deserialize)]
+struct Ids {
+    ids: Vec<DeadLetterId>,
+}
+
+/// What a bulk replay or discard could not do: `{"failed": [{"id": …, "error": …}]}`.
+fn failed(failed: Vec<(DeadLetterId, Error)>) -> Json<serde_json::Value> {
+    let failed: Vec<serde_json::Value> = failed
+        .into_iter()
+        .map(|(id, error)| serde_json::json!({ "id": id, "error": error.to_string() }))
+        .collect();
+    Json(serde_json::json!({ "failed": failed }))
+}
+
+async fn replay_many(
+    State(bus): State<Bus>,
+    Json(Ids { ids }): Json<Ids>,
+) -> Result<Json<serde_json::Value>, Failure> {
+    Ok(failed(bus.dead_letters().replay_many(&ids).await?))
+}
+
+async fn discard_many(
+    State(bus): State<Bus>,
+    Json(Ids { ids }): Json<Ids>,
+) -> Result<Json<serde_json::Value>, Failure> {
+    Ok(failed(bus.dead_letters().discard_many(&ids).await?))
 }
 
 async fn topology(State(bus): State<Bus>) -> Json<crate::Topology> {

@@ -8,7 +8,7 @@ use super::dynamic::{DynConsumer, DynTransport};
 use super::memory::{LocalConsumer, LocalTransport};
 use super::{Capabilities, Consumer, Outgoing, Transport};
 use crate::dead_letter::{DeadLetter, DeadLetterId};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::subscriber::Subscriber;
 use crate::tail::Tail;
 
@@ -79,6 +79,20 @@ impl AnyTransport {
 
     pub(crate) async fn discard(&self, id: &DeadLetterId) -> Result<()> {
         forward!(self, t => t.discard(id).await)
+    }
+
+    pub(crate) async fn replay_many(
+        &self,
+        ids: &[DeadLetterId],
+    ) -> Result<Vec<(DeadLetterId, Error)>> {
+        forward!(self, t => t.replay_many(ids).await)
+    }
+
+    pub(crate) async fn discard_many(
+        &self,
+        ids: &[DeadLetterId],
+    ) -> Result<Vec<(DeadLetterId, Error)>> {
+        forward!(self, t => t.discard_many(ids).await)
     }
 
     pub(crate) async fn wait_idle(&self) {

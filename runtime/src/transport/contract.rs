@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crate::dead_letter::{DeadLetter, DeadLetterId};
 use crate::delivery::{Delivery, Meta, Payload};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::subscriber::Subscriber;
 use crate::tail::Tail;
 
@@ -89,6 +89,41 @@ pub trait Transport: Send + Sync + 'static {
     fn replay(&self, id: &DeadLetterId) -> impl Future<Output = Result<()>> + Send;
 
     fn discard(&self, id: &DeadLetterId) -> impl Future<Output = Result<()>> + Send;
+
+    /// [`replay`](Self::replay)s each of `ids`, returning those that failed with why. The
+    /// default takes them one by one; a transport whose lookup of one letter reads them all
+    /// overrides it to read them once, so that replaying every letter stays linear.
+    fn replay_many(
+        &self,
+        ids: &[DeadLetterId],
+    ) -> impl Future<Output = Result<Vec<(DeadLetterId, Error)>>> + Send {
+        async move {
+            let mut failed = Vec::new();
+            for id in ids {
+                if let Err(error) = self.replay(id).await {
+                    failed.push((*id, error));
+                }
+            }
+            Ok(failed)
+        }
+    }
+
+    /// [`discard`](Self::discard)s each of `ids`, returning those that failed with why; see
+    /// [`replay_many`](Self::replay_many).
+    fn discard_many(
+        &self,
+        ids: &[DeadLetterId],
+    ) -> impl Future<Output = Result<Vec<(DeadLetterId, Error)>>> + Send {
+        async move {
+            let mut failed = Vec::new();
+            for id in ids {
+                if let Err(error) = self.discard(id).await {
+                    failed.push((*id, error));
+                }
+            }
+            Ok(failed)
+        }
+    }
 
     /// A live view of `event_name` as it is published, from now on.
     fn tail(&self, event_name: &str) -> impl Future<Output = Result<Tail>> + Send;

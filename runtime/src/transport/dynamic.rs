@@ -11,7 +11,10 @@ use futures_util::future::BoxFuture;
 use super::{Capabilities, Consumer, Outcome, Outgoing, Transport, TransportUrl};
 use crate::dead_letter::{DeadLetter, DeadLetterId};
 use crate::delivery::Delivery;
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// The dead letters a `replay_many` or `discard_many` could not act on, with why.
+pub(crate) type Failed = Vec<(DeadLetterId, Error)>;
 use crate::subscriber::Subscriber;
 use crate::tail::Tail;
 
@@ -41,6 +44,8 @@ pub(crate) trait DynTransport: Send + Sync + 'static {
     -> BoxFuture<'a, Result<Option<DeadLetter>>>;
     fn replay<'a>(&'a self, id: &'a DeadLetterId) -> BoxFuture<'a, Result<()>>;
     fn discard<'a>(&'a self, id: &'a DeadLetterId) -> BoxFuture<'a, Result<()>>;
+    fn replay_many<'a>(&'a self, ids: &'a [DeadLetterId]) -> BoxFuture<'a, Result<Failed>>;
+    fn discard_many<'a>(&'a self, ids: &'a [DeadLetterId]) -> BoxFuture<'a, Result<Failed>>;
     fn tail<'a>(&'a self, event_name: &'a str) -> BoxFuture<'a, Result<Tail>>;
     fn wait_idle(&self) -> BoxFuture<'_, ()>;
     fn close<'a>(&'a self, consumers: &'a [Arc<dyn DynConsumer>]) -> BoxFuture<'a, Result<usize>>;
@@ -106,6 +111,14 @@ impl<T: Transport> DynTransport for Dyn<T> {
 
     fn discard<'a>(&'a self, id: &'a DeadLetterId) -> BoxFuture<'a, Result<()>> {
         Box::pin(self.0.discard(id))
+    }
+
+    fn replay_many<'a>(&'a self, ids: &'a [DeadLetterId]) -> BoxFuture<'a, Result<Failed>> {
+        Box::pin(self.0.replay_many(ids))
+    }
+
+    fn discard_many<'a>(&'a self, ids: &'a [DeadLetterId]) -> BoxFuture<'a, Result<Failed>> {
+        Box::pin(self.0.discard_many(ids))
     }
 
     fn tail<'a>(&'a self, event_name: &'a str) -> BoxFuture<'a, Result<Tail>> {

@@ -82,11 +82,18 @@ macro_rules! register_scheme {
 }
 
 /// Opens the transport `url` names.
-pub(crate) async fn open(url: Option<&str>, capacity: usize) -> Result<AnyTransport> {
+pub(crate) async fn open(
+    url: Option<&str>,
+    capacity: usize,
+    existing_only: bool,
+) -> Result<AnyTransport> {
     let Some(url) = url else {
         return Ok(local(memory::open_memory(None, capacity)));
     };
-    let parsed = TransportUrl::parse(url)?;
+    let mut parsed = TransportUrl::parse(url)?;
+    if existing_only {
+        parsed = parsed.existing_only();
+    }
     match parsed.scheme() {
         "memory" => {
             let name = memory::parse_name(&parsed)?;
@@ -95,6 +102,9 @@ pub(crate) async fn open(url: Option<&str>, capacity: usize) -> Result<AnyTransp
         #[cfg(feature = "durable")]
         "file" => {
             let (path, options) = super::durable::parse(&parsed)?;
+            if parsed.must_exist() {
+                super::durable::check_exists(&parsed, &path)?;
+            }
             Ok(local(memory::open_durable(&path, options, capacity)?))
         }
         #[cfg(not(feature = "durable"))]

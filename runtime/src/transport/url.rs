@@ -21,6 +21,8 @@ pub struct TransportUrl {
     /// What follows the credentials, up to the query: `host:port/path`, a name, or a path.
     address: String,
     options: Vec<(String, String)>,
+    /// Set by `BusBuilder::existing_only`: open what is there, create nothing.
+    must_exist: bool,
 }
 
 impl TransportUrl {
@@ -58,7 +60,22 @@ impl TransportUrl {
             userinfo,
             address,
             options,
+            must_exist: false,
         })
+    }
+
+    /// Whether the transport is to open only what already exists (a store's directory, a
+    /// namespace's streams or queues) and create nothing: set by tools that inspect a bus
+    /// ([`BusBuilder::existing_only`](crate::BusBuilder::existing_only)). Then a transport
+    /// that finds nothing there fails, naming what it looked for.
+    pub fn must_exist(&self) -> bool {
+        self.must_exist
+    }
+
+    /// This URL, to be opened [only if it exists](Self::must_exist).
+    pub fn existing_only(mut self) -> Self {
+        self.must_exist = true;
+        self
     }
 
     /// `nats` for `nats://…`.

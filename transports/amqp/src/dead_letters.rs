@@ -15,6 +15,7 @@
 //! Letters the broker made itself (the delivery limit's safety net) have no `tidings-dl-*`
 //! headers; they are read from `x-death` and the routing key, `{group}/{subscriber}`.
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant, SystemTime};
 
 use lapin::Channel;
@@ -111,92 +112,105 @@ pub(crate) async fn store(link: &Link, letter: &DeadLetter) -> Result<()> {
 
 /// The letters, oldest first.
 pub(crate) async fn list(link: &Link) -> Result<Vec<DeadLetter>> {
-    let mut letters: Vec<DeadLetter> = read(link, |_| false, async |_, _| Ok(()))
-        .await?
-        .into_iter()
-        .collect();
+    let (mut letters, _) = read(link, &[], async |_, _| Ok(())).await?;
     letters.sort_by_key(|letter| letter.id);
     Ok(letters)
 }
 
 pub(crate) async fn get(link: &Link, id: &DeadLetterId) -> Result<Option<DeadLetter>> {
-    let letters = read(link, |_| false, async |_, _| Ok(())).await?;
+    let (letters, _) = read(link, &[], async |_, _| Ok(())).await?;
     Ok(letters.into_iter().find(|letter| letter.id == *id))
 }
 
 /// Publishes the letter's event to its subscriber's queue (and no other), from attempt 1,
-/// then removes the letter. An `ordered` subscriber has a queue per partition (its queue of
-/// the plain name is an empty marker): then the event goes to its key's partition.
+/// then removes the letter.
 pub(crate) async fn replay(link: &Link, id: &DeadLetterId) -> Result<()> {
-    let found = read(
-        link,
-        |letter| letter.id == *id,
-        async |link, letter| {
-            letter.replayable()?;
-            let queue = work_queue(&link.settings.namespace, &letter.group, &letter.subscriber);
-            let key_hash = letter
-                .envelope
-                .subject
-                .as_deref()
-                .map(|subject| tidings_core::Key::Str(subject).hash64());
-            let partitioned = partition_queue(&queue, partition(key_hash));
-            let mut stored = Stored::Unroutable;
-            for queue in [&partitioned, &queue] {
-                let properties = properties(&letter.envelope, &[]);
-                stored = link
-                    .publish_once("", queue, properties, &letter.envelope.data)
-                    .await?;
-                if stored != Stored::Unroutable {
-                    break;
-                }
-            }
-            match stored {
-                Stored::Yes => Ok(()),
-                Stored::Unroutable => Err(Error::SubscriberNotRunning {
-                    id: letter.id,
-                    subscriber: letter.subscriber.clone(),
-                }),
-                Stored::Refused => Err(link.error(format!(
-                    "refused the replay of dead letter {id}: the queue of `{}` is full; try \
-                     again once it drained",
-                    letter.subscriber
-                ))),
-            }
-        },
-    )
-    .await?;
-    removed(found, id)
+    one(replay_many(link, std::slice::from_ref(id)).await?)
 }
 
 pub(crate) async fn discard(link: &Link, id: &DeadLetterId) -> Result<()> {
-    let found = read(link, |letter| letter.id == *id, async |_, _| Ok(())).await?;
-    removed(found, id)
+    one(discard_many(link, std::slice::from_ref(id)).await?)
 }
 
-fn removed(found: Vec<DeadLetter>, id: &DeadLetterId) -> Result<()> {
-    if found.iter().any(|letter| letter.id == *id) {
-        Ok(())
-    } else {
-        Err(Error::DeadLetterNotFound(*id))
+/// Replays each of `ids` in one read of the queue (one read per letter made `dlq replay
+/// --all` quadratic); returns those that failed, with why.
+pub(crate) async fn replay_many(
+    link: &Link,
+    ids: &[DeadLetterId],
+) -> Result<Vec<(DeadLetterId, Error)>> {
+    let (_, failed) = read(link, ids, republish).await?;
+    Ok(failed)
+}
+
+/// Discards each of `ids` in one read of the queue; returns those that failed, with why.
+pub(crate) async fn discard_many(
+    link: &Link,
+    ids: &[DeadLetterId],
+) -> Result<Vec<(DeadLetterId, Error)>> {
+    let (_, failed) = read(link, ids, async |_, _| Ok(())).await?;
+    Ok(failed)
+}
+
+fn one(mut failed: Vec<(DeadLetterId, Error)>) -> Result<()> {
+    match failed.pop() {
+        Some((_, error)) => Err(error),
+        None => Ok(()),
     }
 }
 
-/// Takes every letter off the queue, runs `action` on the first that `remove` picks and
+/// Publishes a letter's event to its subscriber's queue only. An `ordered` subscriber has a
+/// queue per partition (its queue of the plain name is an empty marker): then the event goes
+/// to its key's partition.
+async fn republish(link: &Link, letter: &DeadLetter) -> Result<()> {
+    letter.replayable()?;
+    let queue = work_queue(&link.settings.namespace, &letter.group, &letter.subscriber);
+    let key_hash = letter
+        .envelope
+        .subject
+        .as_deref()
+        .map(|subject| tidings_core::Key::Str(subject).hash64());
+    let partitioned = partition_queue(&queue, partition(key_hash));
+    let mut stored = Stored::Unroutable;
+    for queue in [&partitioned, &queue] {
+        let properties = properties(&letter.envelope, &[]);
+        stored = link
+            .publish_once("", queue, properties, &letter.envelope.data)
+            .await?;
+        if stored != Stored::Unroutable {
+            break;
+        }
+    }
+    match stored {
+        Stored::Yes => Ok(()),
+        Stored::Unroutable => Err(Error::SubscriberNotRunning {
+            id: letter.id,
+            subscriber: letter.subscriber.clone(),
+        }),
+        Stored::Refused => Err(link.error(format!(
+            "refused the replay of dead letter {}: the queue of `{}` is full; try again once \
+             it drained",
+            letter.id, letter.subscriber
+        ))),
+    }
+}
+
+/// Takes every letter off the queue, runs `action` on each letter of `remove` and
 /// acknowledges it if the action succeeded, and returns all the others to the queue.
 ///
-/// Returns the letters seen, the removed one included.
+/// Returns the letters seen (the removed ones included), and the ids of `remove` that were not
+/// removed, with why.
 async fn read(
     link: &Link,
-    remove: impl Fn(&DeadLetter) -> bool,
-    action: impl AsyncFnOnce(&Link, &DeadLetter) -> Result<()>,
-) -> Result<Vec<DeadLetter>> {
+    remove: &[DeadLetterId],
+    action: impl AsyncFn(&Link, &DeadLetter) -> Result<()>,
+) -> Result<(Vec<DeadLetter>, Vec<(DeadLetterId, Error)>)> {
     let queue = link.dead_letter_queue().await?;
     let _turn = link.dead_letters.lock().await;
     // A channel of its own: closing it returns whatever it still holds, even after an error.
     let channel = link.open_channel().await?;
     let result = take_all(link, &channel, &queue, remove, action).await;
     let returned = match &result {
-        Ok((_, returned)) => *returned,
+        Ok(taken) => taken.returned,
         Err(_) => 0,
     };
     if let Err(error) = link
@@ -214,16 +228,23 @@ async fn read(
             _ => tokio::time::sleep(Duration::from_millis(5)).await,
         }
     }
-    result.map(|(letters, _)| letters)
+    result.map(|taken| (taken.letters, taken.failed))
+}
+
+struct Taken {
+    letters: Vec<DeadLetter>,
+    failed: Vec<(DeadLetterId, Error)>,
+    /// Messages given back to the queue.
+    returned: usize,
 }
 
 async fn take_all(
     link: &Link,
     channel: &Channel,
     queue: &str,
-    remove: impl Fn(&DeadLetter) -> bool,
-    action: impl AsyncFnOnce(&Link, &DeadLetter) -> Result<()>,
-) -> Result<(Vec<DeadLetter>, usize)> {
+    remove: &[DeadLetterId],
+    action: impl AsyncFn(&Link, &DeadLetter) -> Result<()>,
+) -> Result<Taken> {
     let mut held = Vec::new();
     loop {
         let get = channel.basic_get(short(queue)?, BasicGetOptions { no_ack: false });
@@ -233,31 +254,47 @@ async fn take_all(
         }
     }
     let letters: Vec<DeadLetter> = held.iter().map(letter_of).collect();
-    let mut returned = held.len();
-    let removing = letters.iter().position(&remove);
-    if let Some(at) = removing {
-        action(link, &letters[at]).await?;
-        let ack = held[at].acker.ack(BasicAckOptions::default());
-        if !link.call("remove a dead letter", ack).await? {
-            return Err(link.error(format!(
-                "lost the channel before dead letter {} was removed; it is still there",
-                letters[at].id
-            )));
+    // Each id removes one letter: the first with it.
+    let mut wanted: HashSet<DeadLetterId> = remove.iter().copied().collect();
+    let mut failed = Vec::new();
+    let mut returned = 0;
+    for (message, letter) in held.iter().zip(&letters) {
+        if wanted.remove(&letter.id) {
+            match action(link, letter).await {
+                Ok(()) => {
+                    let ack = message.acker.ack(BasicAckOptions::default());
+                    if !link.call("remove a dead letter", ack).await? {
+                        return Err(link.error(format!(
+                            "lost the channel before dead letter {} was removed; it is still \
+                             there",
+                            letter.id
+                        )));
+                    }
+                    continue;
+                }
+                Err(error) => failed.push((letter.id, error)),
+            }
         }
-        returned -= 1;
-    }
-    // Returned in the order they were taken; closing the channel would return them too.
-    for (at, message) in held.iter().enumerate() {
-        if Some(at) == removing {
-            continue;
-        }
+        // Returned in the order they were taken; closing the channel would return them too.
         let nack = message.acker.nack(BasicNackOptions {
             multiple: false,
             requeue: true,
         });
         link.call("return a dead letter", nack).await?;
+        returned += 1;
     }
-    Ok((letters, returned))
+    // Asked for and not there, in the order asked.
+    failed.extend(
+        remove
+            .iter()
+            .filter(|id| wanted.remove(id))
+            .map(|id| (*id, Error::DeadLetterNotFound(*id))),
+    );
+    Ok(Taken {
+        letters,
+        failed,
+        returned,
+    })
 }
 
 /// A letter from its message: tidings' own, or one the broker dead-lettered.

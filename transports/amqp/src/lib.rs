@@ -8,6 +8,7 @@ mod dead_letters;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod existing;
 mod idle;
 mod link;
 mod publish;
@@ -100,6 +101,20 @@ impl Transport for AmqpTransport {
 
     async fn discard(&self, id: &DeadLetterId) -> Result<()> {
         dead_letters::discard(&self.link, id).await
+    }
+
+    async fn replay_many(
+        &self,
+        ids: &[DeadLetterId],
+    ) -> Result<Vec<(DeadLetterId, tidings_core::Error)>> {
+        dead_letters::replay_many(&self.link, ids).await
+    }
+
+    async fn discard_many(
+        &self,
+        ids: &[DeadLetterId],
+    ) -> Result<Vec<(DeadLetterId, tidings_core::Error)>> {
+        dead_letters::discard_many(&self.link, ids).await
     }
 
     async fn tail(&self, event_name: &str) -> Result<tidings_core::Tail> {

@@ -34,6 +34,8 @@ pub(crate) struct Settings {
     pub(crate) namespace: String,
     /// The longest any one broker call may take before it fails with [`Error::Broker`].
     pub(crate) timeout: Duration,
+    /// Declare nothing: look up what is there ([`TransportUrl::must_exist`]).
+    pub(crate) must_exist: bool,
 }
 
 impl Settings {
@@ -99,6 +101,7 @@ impl Settings {
             shown_url: url.to_string(),
             namespace,
             timeout,
+            must_exist: url.must_exist(),
         })
     }
 }

@@ -92,7 +92,7 @@ pub(crate) struct WorkQueue<'a> {
 
 impl Link {
     /// Declares `name` once per link (the broker keeps it; lapin re-declares it on recovery).
-    async fn once(
+    pub(crate) async fn once(
         &self,
         name: &str,
         declare: impl AsyncFnOnce(&Link, Channel) -> Result<()>,
@@ -113,6 +113,11 @@ impl Link {
         let name = event_exchange(&self.settings.namespace, event);
         let key = format!("exchange {name}");
         self.once(&key, async |link, channel| {
+            if link.settings.must_exist {
+                return link
+                    .expect_exchange(&channel, &name, ExchangeKind::Direct)
+                    .await;
+            }
             link.declare_exchange(&channel, &name, ExchangeKind::Direct)
                 .await
         })
@@ -124,6 +129,9 @@ impl Link {
     pub(crate) async fn dead_letter_queue(&self) -> Result<String> {
         let name = dead_letter_queue(&self.settings.namespace);
         self.once(&name.clone(), async |link, channel| {
+            if link.settings.must_exist {
+                return link.expect_queue(&name).await;
+            }
             let mut arguments = FieldTable::default();
             arguments.insert("x-queue-type".into(), text("quorum"));
             // Listing returns every letter to the queue, which counts as a delivery; RabbitMQ

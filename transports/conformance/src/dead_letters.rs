@@ -160,3 +160,57 @@ pub async fn discard_removes_a_dead_letter_for_good(backend: &dyn Backend) {
         Err(Error::DeadLetterNotFound(_))
     ));
 }
+
+/// The bulk forms the CLI's `--all` uses: each id acted on once, the missing ones reported.
+pub async fn replay_many_and_discard_many_act_on_each_and_report_the_missing(
+    backend: &dyn Backend,
+) {
+    let healthy = Arc::new(AtomicBool::new(false));
+    let attempts = Log::default();
+    let bus = backend
+        .bus_with([until_healthy(Arc::clone(&healthy), attempts.clone())])
+        .await;
+    for seq in 0..4u32 {
+        bus.publish(Ping::new(&format!("k{seq}"), seq))
+            .await
+            .unwrap();
+    }
+    bus.wait_idle().await;
+    let dead: Vec<_> = bus
+        .dead_letters()
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|letter| letter.id)
+        .collect();
+    assert_eq!(dead.len(), 4);
+    let unknown: tidings::DeadLetterId = "0190a0a0-0000-7000-8000-000000000000".parse().unwrap();
+
+    let failed = bus
+        .dead_letters()
+        .discard_many(&[dead[0], unknown, dead[1]])
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        matches!(failed[0], (id, Error::DeadLetterNotFound(missing)) if id == unknown && missing == unknown)
+    );
+    let left: Vec<_> = bus
+        .dead_letters()
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|letter| letter.id)
+        .collect();
+    assert_eq!(left, vec![dead[2], dead[3]]);
+
+    healthy.store(true, Ordering::SeqCst);
+    let failed = bus.dead_letters().replay_many(&left).await.unwrap();
+    assert!(failed.is_empty(), "{failed:?}");
+    bus.wait_idle().await;
+    assert!(bus.dead_letters().list().await.unwrap().is_empty());
+    // 4 failed first attempts, then the 2 replayed events handled at attempt 1.
+    assert_eq!(attempts.items(), vec![1, 1, 1, 1, 1, 1]);
+}

@@ -34,7 +34,7 @@
 //!   panics are failed attempts, permanent errors skip retries, any `std::error::Error` is
 //!   retryable, undecodable payloads are dead-lettered without blocking the queue.
 //! - [`dead_letters`]: what a dead letter records; list, get, replay (to that subscriber only,
-//!   from attempt 1), a replay that fails again, discard.
+//!   from attempt 1), a replay that fails again, discard, and their bulk forms.
 //! - [`ordering`]: `ordered` keeps publish order per key across workers; a failing key parks only
 //!   itself, even beside a key of its partition; a dead-lettered event releases its key.
 //! - [`flow`]: `publish` waits while a subscriber is full; `wait_idle` waits for follow-ups and
@@ -130,6 +130,7 @@ macro_rules! suite {
             dead_letters::replay_redelivers_to_that_subscriber_only_from_attempt_one,
             dead_letters::a_replay_that_fails_again_makes_a_new_dead_letter,
             dead_letters::discard_removes_a_dead_letter_for_good,
+            dead_letters::replay_many_and_discard_many_act_on_each_and_report_the_missing,
             ordering::same_key_events_are_handled_in_publish_order_across_workers,
             ordering::a_failing_key_parks_only_itself,
             ordering::a_dead_lettered_event_releases_its_key,

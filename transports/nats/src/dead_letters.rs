@@ -1,6 +1,8 @@
 //! Dead letters on NATS: one message per letter in the namespace's dead-letter stream, its
 //! body the stored letter and its id as JSON (the error may span lines, which headers cannot carry).
 
+use std::collections::HashMap;
+
 use async_nats::jetstream::stream::RawMessageErrorKind;
 use serde::{Deserialize, Serialize};
 
@@ -119,7 +121,61 @@ pub(crate) async fn find(shared: &Shared, id: &DeadLetterId) -> Result<(u64, Dea
 /// Publishes the letter's event again, marked for its subscriber only, then removes the letter.
 pub(crate) async fn replay(shared: &Shared, id: &DeadLetterId) -> Result<()> {
     let (sequence, letter) = find(shared, id).await?;
+    republish(shared, sequence, &letter).await
+}
+
+/// [`replay`]s each of `ids` after one read of the stream: looking each up on its own reads
+/// every letter each time, which made `dlq replay --all` quadratic.
+pub(crate) async fn replay_many(
+    shared: &Shared,
+    ids: &[DeadLetterId],
+) -> Result<Vec<(DeadLetterId, Error)>> {
+    let (found, mut failed) = find_many(shared, ids).await?;
+    for (sequence, letter) in found {
+        if let Err(error) = republish(shared, sequence, &letter).await {
+            failed.push((letter.id, error));
+        }
+    }
+    Ok(failed)
+}
+
+/// Discards each of `ids` after one read of the stream.
+pub(crate) async fn discard_many(
+    shared: &Shared,
+    ids: &[DeadLetterId],
+) -> Result<Vec<(DeadLetterId, Error)>> {
+    let (found, mut failed) = find_many(shared, ids).await?;
+    for (sequence, letter) in found {
+        if let Err(error) = remove(shared, sequence).await {
+            failed.push((letter.id, error));
+        }
+    }
+    Ok(failed)
+}
+
+/// The letters of `ids` with their places, in the order asked, and the ids not there.
+async fn find_many(shared: &Shared, ids: &[DeadLetterId]) -> Result<Found> {
+    let mut by_id: HashMap<DeadLetterId, (u64, DeadLetter)> = all(shared)
+        .await?
+        .into_iter()
+        .map(|(sequence, letter)| (letter.id, (sequence, letter)))
+        .collect();
+    let mut found = Vec::with_capacity(ids.len());
+    let mut missing = Vec::new();
+    for id in ids {
+        match by_id.remove(id) {
+            Some(letter) => found.push(letter),
+            None => missing.push((*id, Error::DeadLetterNotFound(*id))),
+        }
+    }
+    Ok((found, missing))
+}
+
+type Found = (Vec<(u64, DeadLetter)>, Vec<(DeadLetterId, Error)>);
+
+async fn republish(shared: &Shared, sequence: u64, letter: &DeadLetter) -> Result<()> {
     letter.replayable()?;
+    let id = letter.id;
     let key_hash = letter
         .envelope
         .subject

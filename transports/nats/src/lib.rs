@@ -20,6 +20,7 @@ mod dead_letters;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod existing;
 mod names;
 mod publish;
 mod pump;
@@ -56,6 +57,8 @@ pub(crate) struct Config {
     max_age: Duration,
     /// Publishes sent and not yet acknowledged by the stream, at most.
     window: usize,
+    /// Open the namespace's streams only if they exist ([`TransportUrl::must_exist`]).
+    must_exist: bool,
 }
 
 pub(crate) fn parse(url: &TransportUrl) -> Result<Config> {
@@ -76,6 +79,7 @@ pub(crate) fn parse(url: &TransportUrl) -> Result<Config> {
         namespace: "tidings".to_owned(),
         max_age: Duration::from_secs(7 * 24 * 3600),
         window: DEFAULT_WINDOW,
+        must_exist: url.must_exist(),
     };
     for (name, value) in url.options() {
         match name.as_str() {
@@ -195,27 +199,32 @@ impl NatsTransport {
             max_age: config.max_age,
             ..Default::default()
         };
-        let events = timed(
-            &config,
-            "declare the events stream",
-            js.get_or_create_stream(declare(names.events_stream(), names.all_events())),
-        )
-        .await?;
-        let dead = timed(
-            &config,
-            "declare the dead-letter stream",
-            js.get_or_create_stream(declare(names.dead_stream(), names.all_dead())),
-        )
-        .await?;
-        let parked = timed(
-            &config,
-            "declare the parked stream",
-            js.get_or_create_stream(stream::Config {
-                retention: stream::RetentionPolicy::WorkQueue,
-                ..declare(names.parked_stream(), names.all_parked())
-            }),
-        )
-        .await?;
+        let (events, dead, parked) = if config.must_exist {
+            existing::streams(&config, &js, &names).await?
+        } else {
+            let events = timed(
+                &config,
+                "declare the events stream",
+                js.get_or_create_stream(declare(names.events_stream(), names.all_events())),
+            )
+            .await?;
+            let dead = timed(
+                &config,
+                "declare the dead-letter stream",
+                js.get_or_create_stream(declare(names.dead_stream(), names.all_dead())),
+            )
+            .await?;
+            let parked = timed(
+                &config,
+                "declare the parked stream",
+                js.get_or_create_stream(stream::Config {
+                    retention: stream::RetentionPolicy::WorkQueue,
+                    ..declare(names.parked_stream(), names.all_parked())
+                }),
+            )
+            .await?;
+            (events, dead, parked)
+        };
         Ok(NatsTransport {
             shared: Arc::new(Shared {
                 backlog: Backlog::new(capacity),
@@ -314,6 +323,20 @@ impl tidings_core::transport::Transport for NatsTransport {
     async fn discard(&self, id: &tidings_core::DeadLetterId) -> Result<()> {
         let (sequence, _) = dead_letters::find(&self.shared, id).await?;
         dead_letters::remove(&self.shared, sequence).await
+    }
+
+    async fn replay_many(
+        &self,
+        ids: &[tidings_core::DeadLetterId],
+    ) -> Result<Vec<(tidings_core::DeadLetterId, Error)>> {
+        dead_letters::replay_many(&self.shared, ids).await
+    }
+
+    async fn discard_many(
+        &self,
+        ids: &[tidings_core::DeadLetterId],
+    ) -> Result<Vec<(tidings_core::DeadLetterId, Error)>> {
+        dead_letters::discard_many(&self.shared, ids).await
     }
 
     async fn tail(&self, event_name: &str) -> Result<tidings_core::Tail> {

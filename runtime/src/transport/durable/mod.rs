@@ -14,6 +14,7 @@ mod clock_hold;
 mod create;
 mod manifest;
 mod messages;
+mod existing;
 mod store;
 mod writer;
 
@@ -26,6 +27,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::oneshot;
 
+pub(crate) use existing::check_exists;
 pub(crate) use store::{PendingDelivery, Progress};
 use writer::Op;
 pub(crate) use writer::SyncMode;
