@@ -23,7 +23,9 @@ pub(crate) use store::{PendingDelivery, Progress};
 use writer::Op;
 pub(crate) use writer::SyncMode;
 
+use crate::dead_letter::{DeadLetter, DeadLetterId};
 use crate::error::{Error, Result};
+use crate::letter_summary::DeadLetterSummary;
 pub(crate) use crate::wire::{StoredLetter, from_millis, millis};
 
 /// What a reopened store still holds.
@@ -39,6 +41,9 @@ pub(crate) struct Journal {
     ops: std::sync::mpsc::Sender<Op>,
     next_seq: AtomicU64,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// Reads one dead letter whole, on demand: opening reads only their summaries. Dropped on
+    /// close, since it holds the store open.
+    letters: Mutex<Option<store::LetterReader>>,
     /// Enabled under virtual time (`tidings::testing`).
     clock_hold: clock_hold::ClockHold,
 }
@@ -78,6 +83,7 @@ impl Journal {
         let next_seq = store.next_seq().map_err(storage)?;
         let deliveries = store.pending().map_err(storage)?;
         let dead_letters = store.dead_letters().map_err(storage)?;
+        let letters = store.letter_reader();
         let mut remaining: HashMap<u64, u32> = HashMap::new();
         for delivery in &deliveries {
             *remaining.entry(delivery.seq).or_default() += 1;
@@ -95,6 +101,7 @@ impl Journal {
             ops,
             next_seq: AtomicU64::new(next_seq),
             writer: Mutex::new(Some(writer)),
+            letters: Mutex::new(Some(letters)),
             clock_hold: clock_hold::ClockHold::default(),
         };
         Ok((
@@ -164,13 +171,34 @@ impl Journal {
         seq: u64,
         id: [u8; 16],
         letter: StoredLetter,
+        summary: DeadLetterSummary,
     ) {
         let _ = self.send(Op::DeadLetter {
             subscriber: Arc::clone(subscriber),
             seq,
             id,
-            letter: Box::new(letter),
+            letter: Box::new((letter, summary)),
         });
+    }
+
+    /// The dead letter `id` whole, as stored; `None` if the store does not hold it.
+    pub(crate) fn read_dead_letter(&self, id: DeadLetterId) -> Result<Option<DeadLetter>> {
+        let storage = |message: String| Error::Storage {
+            path: self.path.clone(),
+            message,
+        };
+        let reader = self.letters.lock().expect("letters lock").clone();
+        let Some(reader) = reader else {
+            return Err(Error::ShutDown);
+        };
+        match reader.read(id.to_bytes()) {
+            Ok(None) => Ok(None),
+            Ok(Some(stored)) => stored
+                .and_then(|stored| stored.into_dead_letter(id).map_err(|e| e.to_string()))
+                .map(Some)
+                .map_err(|e| storage(format!("dead letter {id} cannot be read: {e}"))),
+            Err(error) => Err(storage(error.to_string())),
+        }
     }
 
     pub(crate) fn discarded(&self, id: [u8; 16]) {
@@ -185,6 +213,7 @@ impl Journal {
             Ok(()) => self.wait(written).await,
             Err(_) => Ok(()), // stopped already
         };
+        self.letters.lock().expect("letters lock").take();
         let writer = self.writer.lock().expect("writer lock").take();
         if let Some(writer) = writer {
             let _ = tokio::task::spawn_blocking(move || writer.join()).await;

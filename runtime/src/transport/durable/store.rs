@@ -5,7 +5,12 @@
 //! | `events` | sequence (u64, big-endian) | the event as CloudEvents JSON |
 //! | `deliveries` | subscriber, `0`, sequence | attempt (u32), run at, first failed at (ms, u64) |
 //! | `dead_letters` | dead letter id (16 bytes) | `StoredLetter` as JSON |
+//! | `dead_letter_summaries` | dead letter id (16 bytes) | `DeadLetterSummary` as JSON |
 //! | `meta` | `next_seq` | the next sequence (u64) |
+//! | `meta` | `summaries` | present once every dead letter has its summary |
+//!
+//! Opening reads the summaries only: a letter's payload (up to the event's size) is read when
+//! that letter is shown, replayed or discarded.
 
 use std::path::Path;
 
@@ -13,6 +18,7 @@ use fjall::{
     Database, Keyspace, KeyspaceCreateOptions, OwnedWriteBatch as WriteBatch, PersistMode,
 };
 
+use crate::letter_summary::DeadLetterSummary;
 pub(crate) use crate::wire::StoredLetter;
 
 pub(crate) struct Store {
@@ -20,7 +26,21 @@ pub(crate) struct Store {
     events: Keyspace,
     deliveries: Keyspace,
     dead_letters: Keyspace,
+    summaries: Keyspace,
     meta: Keyspace,
+}
+
+/// Reads single dead letters while the writer owns the store.
+#[derive(Clone)]
+pub(crate) struct LetterReader(Keyspace);
+
+impl LetterReader {
+    pub(crate) fn read(&self, id: [u8; 16]) -> fjall::Result<Option<Result<StoredLetter, String>>> {
+        Ok(self
+            .0
+            .get(id)?
+            .map(|value| serde_json::from_slice(&value).map_err(|e| e.to_string())))
+    }
 }
 
 /// A delivery's progress, as stored.
@@ -58,8 +78,8 @@ impl Progress {
     }
 }
 
-/// A dead letter found on open, by id, or why it cannot be read.
-pub(crate) type FoundLetter = ([u8; 16], Result<StoredLetter, String>);
+/// A dead letter's summary found on open, by id, or why it cannot be read.
+pub(crate) type FoundLetter = ([u8; 16], Result<DeadLetterSummary, String>);
 
 /// A pending delivery found on open.
 pub(crate) struct PendingDelivery {
@@ -85,6 +105,7 @@ fn split_delivery_key(key: &[u8]) -> Option<(String, u64)> {
 }
 
 const NEXT_SEQ: &[u8] = b"next_seq";
+const SUMMARIES: &[u8] = b"summaries";
 
 /// Journal bytes kept before fjall rotates and flushes them: its minimum (the default is 512 MiB).
 const JOURNAL_CAP: u64 = 64 * 1024 * 1024;
@@ -102,6 +123,7 @@ impl Store {
             events: keyspace("events")?,
             deliveries: keyspace("deliveries")?,
             dead_letters: keyspace("dead_letters")?,
+            summaries: keyspace("dead_letter_summaries")?,
             meta: keyspace("meta")?,
             db,
         })
@@ -146,10 +168,14 @@ impl Store {
         Ok(pending)
     }
 
-    /// Every dead letter, oldest first (ids are UUIDv7).
+    /// Every dead letter's summary, oldest first (ids are UUIDv7). A store written before
+    /// summaries existed gets them now, once, from its letters.
     pub(crate) fn dead_letters(&self) -> fjall::Result<Vec<FoundLetter>> {
+        if self.meta.get(SUMMARIES)?.is_none() {
+            self.summarise_letters()?;
+        }
         let mut letters = Vec::new();
-        for item in self.dead_letters.iter() {
+        for item in self.summaries.iter() {
             let (key, value) = item.into_inner()?;
             let Ok(id) = <[u8; 16]>::try_from(key.as_ref()) else {
                 continue;
@@ -160,6 +186,36 @@ impl Store {
             ));
         }
         Ok(letters)
+    }
+
+    fn summarise_letters(&self) -> fjall::Result<()> {
+        let mut batch = self.batch(true);
+        for item in self.dead_letters.iter() {
+            let (key, value) = item.into_inner()?;
+            let Ok(id) = <[u8; 16]>::try_from(key.as_ref()) else {
+                continue;
+            };
+            let letter = serde_json::from_slice::<StoredLetter>(&value)
+                .map_err(|e| e.to_string())
+                .and_then(|stored| {
+                    let id = crate::dead_letter::DeadLetterId::from_bytes(id);
+                    stored.into_dead_letter(id).map_err(|e| e.to_string())
+                });
+            match letter {
+                Ok(letter) => batch.put_summary(id, &DeadLetterSummary::of(&letter)),
+                // Left without a summary, so unlisted, as before: it was unreadable then too.
+                Err(error) => tracing::error!(
+                    %error,
+                    "a dead letter in the durable store cannot be read; it stays on disk"
+                ),
+            }
+        }
+        batch.batch.insert(&self.meta, SUMMARIES, []);
+        batch.commit()
+    }
+
+    pub(crate) fn letter_reader(&self) -> LetterReader {
+        LetterReader(self.dead_letters.clone())
     }
 
     pub(crate) fn batch(&self, sync: bool) -> Batch<'_> {
@@ -204,13 +260,25 @@ impl Batch<'_> {
             .remove(&self.store.deliveries, delivery_key(subscriber, seq));
     }
 
-    pub(crate) fn put_dead_letter(&mut self, id: [u8; 16], letter: &StoredLetter) {
+    pub(crate) fn put_dead_letter(
+        &mut self,
+        id: [u8; 16],
+        letter: &StoredLetter,
+        summary: &DeadLetterSummary,
+    ) {
         let json = serde_json::to_vec(letter).expect("a stored letter always serializes");
         self.batch.insert(&self.store.dead_letters, id, json);
+        self.put_summary(id, summary);
+    }
+
+    fn put_summary(&mut self, id: [u8; 16], summary: &DeadLetterSummary) {
+        let json = serde_json::to_vec(summary).expect("a summary always serializes");
+        self.batch.insert(&self.store.summaries, id, json);
     }
 
     pub(crate) fn remove_dead_letter(&mut self, id: [u8; 16]) {
         self.batch.remove(&self.store.dead_letters, id);
+        self.batch.remove(&self.store.summaries, id);
     }
 
     pub(crate) fn set_next_seq(&mut self, next: u64) {

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use super::store::{Batch, Progress, Store, StoredLetter};
+use crate::letter_summary::DeadLetterSummary;
 
 /// When an acknowledged write is on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +47,7 @@ pub(crate) enum Op {
         subscriber: Arc<str>,
         seq: u64,
         id: [u8; 16],
-        letter: Box<StoredLetter>,
+        letter: Box<(StoredLetter, DeadLetterSummary)>,
     },
     Discard {
         id: [u8; 16],
@@ -165,7 +166,7 @@ fn apply(
             id,
             letter,
         } => {
-            batch.put_dead_letter(id, &letter);
+            batch.put_dead_letter(id, &letter.0, &letter.1);
             batch.remove_delivery(&subscriber, seq);
             release(batch, remaining, seq);
         }
