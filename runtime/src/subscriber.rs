@@ -39,6 +39,7 @@ pub struct Subscriber {
     pub(crate) options: Options,
     pub(crate) location: Site,
     pub(crate) handler: Arc<dyn ErasedHandler>,
+    pub(crate) store_failures: crate::transport::DeadLetterStoreFailures,
 }
 
 /// Where a subscriber was declared, for error messages.
@@ -78,7 +79,13 @@ impl Subscriber {
                 handler,
                 args: PhantomData,
             }),
+            store_failures: Default::default(),
         }
+    }
+
+    /// Where its transport counts the dead letters it failed to store (shown in its stats).
+    pub fn dead_letter_store_failures(&self) -> crate::transport::DeadLetterStoreFailures {
+        self.store_failures.clone()
     }
 
     #[doc(hidden)]

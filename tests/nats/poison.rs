@@ -125,3 +125,83 @@ async fn a_dead_letter_too_large_for_the_server_is_stored_truncated_once() {
     assert!(bus.dead_letters().list().await.unwrap().is_empty());
     bus.shutdown().await.unwrap();
 }
+
+/// A dead-letter stream that refuses writes (here: at its one-message limit, `discard=new`)
+/// once logged at ERROR and re-delivered the event every second for ever, counted nowhere.
+/// Now each refusal is counted in the subscriber's stats, the event is kept (nak'ed with a
+/// growing delay, never acknowledged), and once the stream takes writes again exactly one dead
+/// letter arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_the_stream_refuses_is_counted_and_kept_until_it_fits() {
+    use async_nats::jetstream::stream::{Config, DiscardPolicy};
+    use std::time::Duration;
+
+    let backend = NatsBackend::new();
+    let ns = backend.namespace.clone();
+    let js = async_nats::jetstream::new(async_nats::connect(server()).await.unwrap());
+    let full = Config {
+        name: format!("{ns}-dead"),
+        subjects: vec![format!("{ns}.dead.>")],
+        max_messages: 1,
+        discard: DiscardPolicy::New,
+        ..Default::default()
+    };
+    js.create_stream(full.clone()).await.unwrap();
+    // The one message it holds: not a dead letter, so listing skips it.
+    js.publish(format!("{ns}.dead.filler"), "filler".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+
+    let bus = (&backend as &dyn Backend)
+        .bus_with([Subscriber::new("stock", |_: Arc<Ping>| async move {
+            Err::<(), _>(tidings::HandlerError::permanent("out of stock"))
+        })
+        .concurrency(1)])
+        .await;
+    bus.publish(Ping::new("k", 1)).await.unwrap();
+    let failures = || bus.stats().subscribers[0].dead_letter_store_failures;
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while failures() == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the refusal is counted");
+    assert_eq!(failures(), 1);
+    assert!(bus.dead_letters().list().await.unwrap().is_empty());
+
+    // The stream fixed: the event, nak'ed for a second, comes again and is dead-lettered.
+    js.update_stream(Config {
+        max_messages: -1,
+        ..full
+    })
+    .await
+    .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let dead = bus.dead_letters().list().await.unwrap();
+            if !dead.is_empty() {
+                return dead;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the dead letter is stored once the stream takes it");
+    bus.wait_idle().await;
+    let dead = bus.dead_letters().list().await.unwrap();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0].error, "out of stock");
+    assert_eq!(
+        dead[0].attempts, 2,
+        "the first delivery, then the one after the fix"
+    );
+    let stats = &bus.stats().subscribers[0];
+    assert_eq!(
+        (stats.dead_lettered, stats.dead_letter_store_failures),
+        (2, 1)
+    );
+    bus.shutdown().await.unwrap();
+}
