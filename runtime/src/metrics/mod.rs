@@ -100,6 +100,20 @@ pub(crate) fn describe() {
     describe_gauge!(IN_FLIGHT, Unit::Count, "Attempts running now.");
 }
 
+/// The counter of dead letters a subscriber's transport failed to store.
+pub(crate) fn store_failures_counter(
+    subscriber: &str,
+    group: &str,
+    event: &'static str,
+) -> metrics::Counter {
+    let labels = [
+        ("event", event.to_owned()),
+        ("subscriber", subscriber.to_owned()),
+        ("group", group.to_owned()),
+    ];
+    metrics::counter!(DEAD_LETTER_STORE_FAILURES, &labels)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -150,18 +164,4 @@ mod tests {
         assert!(timed.is_some());
         assert_eq!(REGISTERED.load(Ordering::Relaxed), 6);
     }
-}
-
-/// The counter of dead letters a subscriber's transport failed to store.
-pub(crate) fn store_failures_counter(
-    subscriber: &str,
-    group: &str,
-    event: &'static str,
-) -> metrics::Counter {
-    let labels = [
-        ("event", event.to_owned()),
-        ("subscriber", subscriber.to_owned()),
-        ("group", group.to_owned()),
-    ];
-    metrics::counter!(DEAD_LETTER_STORE_FAILURES, &labels)
 }

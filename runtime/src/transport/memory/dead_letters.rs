@@ -33,10 +33,10 @@ impl Stored {
 }
 
 enum Entry {
-    Held(Stored),
+    Held(Box<Stored>),
     /// On disk only (`file://`, made before this process opened the store).
     #[cfg_attr(not(feature = "durable"), allow(dead_code))]
-    OnDisk(DeadLetterSummary),
+    OnDisk(Box<DeadLetterSummary>),
 }
 
 #[derive(Default)]
@@ -47,13 +47,16 @@ pub(crate) struct DeadLetterStore {
 
 impl DeadLetterStore {
     pub(crate) fn keep(&self, letter: DeadLetter, delivery: Delivery) {
-        self.lock()
-            .insert(letter.id, Entry::Held(Stored { letter, delivery }));
+        self.lock().insert(
+            letter.id,
+            Entry::Held(Box::new(Stored { letter, delivery })),
+        );
     }
 
     #[cfg_attr(not(feature = "durable"), allow(dead_code))]
     pub(crate) fn keep_on_disk(&self, summary: DeadLetterSummary) {
-        self.lock().insert(summary.id, Entry::OnDisk(summary));
+        self.lock()
+            .insert(summary.id, Entry::OnDisk(Box::new(summary)));
     }
 
     pub(crate) fn summaries(&self) -> Vec<DeadLetterSummary> {
@@ -61,7 +64,7 @@ impl DeadLetterStore {
             .values()
             .map(|entry| match entry {
                 Entry::Held(stored) => DeadLetterSummary::of(&stored.letter),
-                Entry::OnDisk(summary) => summary.clone(),
+                Entry::OnDisk(summary) => (**summary).clone(),
             })
             .collect()
     }
@@ -96,12 +99,12 @@ impl DeadLetterStore {
             .remove(id)
             .ok_or(Error::DeadLetterNotFound(*id))?;
         match entry {
-            Entry::Held(stored) => Ok(stored),
+            Entry::Held(stored) => Ok(*stored),
             Entry::OnDisk(summary) => match read(id, journal) {
                 Ok(Some(letter)) => Ok(Stored::recovered(letter)),
                 Ok(None) => Err(Error::DeadLetterNotFound(*id)),
                 Err(error) => {
-                    self.keep_on_disk(summary);
+                    self.keep_on_disk(*summary);
                     Err(error)
                 }
             },
