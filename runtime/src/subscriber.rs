@@ -162,6 +162,11 @@ impl Subscriber {
         self.options.ordered
     }
 
+    /// Retries after the first attempt before it dead-letters an event.
+    pub fn retry_limit(&self) -> u32 {
+        self.options.retries
+    }
+
     /// The deadline of one attempt.
     pub fn attempt_timeout(&self) -> Duration {
         self.options.timeout

@@ -205,3 +205,104 @@ async fn a_dead_letter_the_stream_refuses_is_counted_and_kept_until_it_fits() {
     );
     bus.shutdown().await.unwrap();
 }
+
+/// Publishes on `subject` a message whose header block is not UTF-8, over the raw protocol
+/// (async-nats's own header types cannot hold such bytes), and waits for the server's PONG,
+/// so that JetStream has it.
+async fn raw_publish_bad_header(subject: &str) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let stream = tokio::net::TcpStream::connect(server()).await.unwrap();
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    let info = lines.next_line().await.unwrap().unwrap();
+    assert!(info.starts_with("INFO"), "{info}");
+    let headers: &[u8] = b"NATS/1.0\r\nce-note: \xff\xfe\xc3(\r\n\r\n";
+    let body: &[u8] = b"{\"key\":\"k\",\"seq\":99}";
+    let mut frame = b"CONNECT {\"headers\":true,\"verbose\":false,\"pedantic\":false}\r\n".to_vec();
+    frame.extend_from_slice(
+        format!(
+            "HPUB {subject} {} {}\r\n",
+            headers.len(),
+            headers.len() + body.len()
+        )
+        .as_bytes(),
+    );
+    frame.extend_from_slice(headers);
+    frame.extend_from_slice(body);
+    frame.extend_from_slice(b"\r\nPING\r\n");
+    write.write_all(&frame).await.unwrap();
+    loop {
+        let line = lines.next_line().await.unwrap().unwrap();
+        assert!(!line.starts_with("-ERR"), "{line}");
+        if line == "PONG" {
+            break;
+        }
+    }
+}
+
+/// Issue 13 item 2 on NATS: async-nats (0.51, and 0.52, the newest release) closes its
+/// connection on a header block that is not UTF-8, before tidings sees the message, so the
+/// message came back after every ack wait for ever, dropping the connection each time, never
+/// handled nor dead-lettered. Now the consumer's delivery limit ends it: after `retries + 1 +
+/// 10` deliveries (as many connection drops, one per ack wait) the server gives up, and the
+/// advisory it publishes makes exactly one dead letter of the message, fetched through the
+/// stream's JSON API. Events before and after it are handled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_header_that_is_not_utf8_becomes_one_dead_letter_after_the_delivery_limit() {
+    use std::time::{Duration, Instant};
+
+    let backend = NatsBackend::new();
+    let seen = Log::default();
+    // A short attempt timeout makes the ack wait (timeout + 5 s) short: it paces the drops.
+    let bus = (&backend as &dyn Backend)
+        .bus_with([Subscriber::new("stock", {
+            let seen = seen.clone();
+            move |ping: Arc<Ping>| {
+                let seen = seen.clone();
+                async move { seen.push(ping.seq) }
+            }
+        })
+        .retries(0)
+        .timeout(Duration::from_millis(100))])
+        .await;
+    bus.publish(Ping::new("k", 1)).await.unwrap();
+    bus.wait_idle().await;
+    assert_eq!(seen.items(), vec![1]);
+
+    let started = Instant::now();
+    raw_publish_bad_header(&format!("{}.events.0.test.ping", backend.namespace)).await;
+    let dead = tokio::time::timeout(Duration::from_secs(120), async {
+        loop {
+            match bus.dead_letters().list().await {
+                Ok(dead) if !dead.is_empty() => return dead,
+                // Listing can meet one of the dropped connections.
+                _ => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+    })
+    .await
+    .expect("the server gives up on the message and it becomes a dead letter");
+    eprintln!(
+        "dead-lettered {:?} after it was published",
+        started.elapsed()
+    );
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    let letter = &dead[0];
+    assert_eq!((letter.subscriber.as_str(), letter.attempts), ("stock", 11));
+    assert!(
+        letter.error.starts_with("header bytes are not UTF-8"),
+        "{}",
+        letter.error
+    );
+    assert_eq!(letter.envelope.data, br#"{"key":"k","seq":99}"#);
+
+    bus.publish(Ping::new("k", 2)).await.unwrap();
+    bus.wait_idle().await;
+    assert_eq!(
+        seen.items(),
+        vec![1, 2],
+        "the poison message is never handled"
+    );
+    assert_eq!(bus.dead_letters().list().await.unwrap().len(), 1);
+    bus.shutdown().await.unwrap();
+}

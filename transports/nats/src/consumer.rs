@@ -188,9 +188,15 @@ impl NatsConsumer {
                 filter_subject: filter.clone(),
                 ack_policy: AckPolicy::Explicit,
                 ack_wait: subscriber.attempt_timeout() + ACK_MARGIN,
-                // Unlimited: the bus dead-letters after `retries`; a server-side limit would
-                // drop events silently instead.
-                max_deliver: -1,
+                // Past the bus's own `retries`, with room for naks while a dead letter cannot
+                // be stored: only what the client cannot read (or never settles) reaches it,
+                // and `unreadable` makes a dead letter of what the server gives up on.
+                max_deliver: if parked {
+                    // Parked retries are nak'ed until due, any number of times.
+                    -1
+                } else {
+                    super::unreadable::max_deliver(subscriber.retry_limit())
+                },
                 max_ack_pending: if ordered { 1 } else { 0 },
                 deliver_policy: if parked {
                     // A work queue holds only what is still to do.
@@ -221,6 +227,10 @@ impl NatsConsumer {
             ));
         }
         let (sender, inbox) = inbox(workers);
+        let watched: Vec<(String, Source)> = consumers
+            .iter()
+            .map(|(name, _, source)| (name.clone(), *source))
+            .collect();
         let inner = Arc::new(Inner {
             shared,
             name: consumers[0].0.clone(),
@@ -236,10 +246,28 @@ impl NatsConsumer {
             pumps: Mutex::new(Vec::new()),
             store_failures: subscriber.dead_letter_store_failures(),
         });
-        let pumps = pumps
+        let mut pumps: Vec<_> = pumps
             .into_iter()
             .map(|pump| tokio::spawn(pump.run(sender.clone(), Arc::clone(&inner), event_name)))
             .collect();
+        for (name, source) in &watched {
+            let stream = match source {
+                Source::Parked(_) => continue,
+                Source::Events | Source::Partition(_) => inner.shared.names.events_stream(),
+            };
+            let owner = super::unreadable::Owner {
+                subscriber: subscriber.name().to_owned(),
+                group: subscriber.group_name().to_owned(),
+                event_name,
+                consumer: name.clone(),
+                letters: inner.name.clone(),
+                store_failures: subscriber.dead_letter_store_failures(),
+            };
+            let shared = Arc::clone(&inner.shared);
+            pumps.push(tokio::spawn(super::unreadable::watch(
+                shared, stream, owner,
+            )));
+        }
         *inner.pumps.lock().expect("pumps lock") = pumps;
         Ok(NatsConsumer { inner })
     }

@@ -24,6 +24,7 @@ mod names;
 mod publish;
 mod pump;
 mod tail;
+mod unreadable;
 
 use std::sync::Arc;
 use std::time::Duration;
