@@ -322,4 +322,66 @@ mod tests {
         assert_eq!(Progress::decode(&progress.encode()), Some(progress));
         assert_eq!(Progress::decode(&[1, 2, 3]), None);
     }
+
+    fn a_big_letter() -> crate::dead_letter::DeadLetter {
+        let envelope = crate::dead_letter::Envelope::new("orders.placed", vec![b'x'; 1_000_000]);
+        let mut letter =
+            crate::dead_letter::DeadLetter::new(crate::dead_letter::DeadLetterId::new(), envelope);
+        letter.error = "out of stock".to_owned();
+        letter
+    }
+
+    #[test]
+    fn opening_reads_summaries_and_a_letter_is_read_whole_on_demand() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert!(store.dead_letters().unwrap().is_empty());
+        let letter = a_big_letter();
+        let id = letter.id.to_bytes();
+        let mut batch = store.batch(true);
+        let summary = DeadLetterSummary::of(&letter);
+        batch.put_dead_letter(id, &StoredLetter::from(&letter), &summary);
+        batch.commit().unwrap();
+
+        let found = store.dead_letters().unwrap();
+        assert_eq!(found.len(), 1);
+        let listed = found[0].1.as_ref().unwrap();
+        assert_eq!(
+            (listed.payload_size, listed.preview.len()),
+            (1_000_000, 160)
+        );
+        let whole = store.letter_reader().read(id).unwrap().unwrap().unwrap();
+        let whole = whole.into_dead_letter(letter.id).unwrap();
+        assert_eq!(whole.envelope.data.len(), 1_000_000);
+
+        let mut batch = store.batch(true);
+        batch.remove_dead_letter(id);
+        batch.commit().unwrap();
+        assert!(store.dead_letters().unwrap().is_empty());
+        assert!(store.letter_reader().read(id).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_store_written_before_summaries_gets_them_once_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let letter = a_big_letter();
+        {
+            // As an older version wrote it: the letter alone, and no `summaries` mark.
+            let store = Store::open(dir.path()).unwrap();
+            let mut batch = store.batch(true);
+            let json = serde_json::to_vec(&StoredLetter::from(&letter)).unwrap();
+            batch
+                .batch
+                .insert(&store.dead_letters, letter.id.to_bytes(), json);
+            batch.commit().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let found = store.dead_letters().unwrap();
+        assert_eq!(found.len(), 1);
+        let summary = found[0].1.as_ref().unwrap();
+        assert_eq!(summary.id, letter.id);
+        assert_eq!(summary.error, "out of stock");
+        assert_eq!(summary.payload_size, 1_000_000);
+        assert!(store.meta.get(SUMMARIES).unwrap().is_some());
+    }
 }
