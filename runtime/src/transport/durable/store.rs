@@ -226,6 +226,20 @@ impl Store {
         Batch { store: self, batch }
     }
 
+    /// Writes every keyspace's memtable to its tables.
+    pub(crate) fn flush(&self) -> fjall::Result<()> {
+        for keyspace in [
+            &self.events,
+            &self.deliveries,
+            &self.dead_letters,
+            &self.summaries,
+            &self.meta,
+        ] {
+            keyspace.rotate_memtable_and_wait()?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn persist(&self) -> fjall::Result<()> {
         self.db.persist(PersistMode::SyncAll)
     }

@@ -111,6 +111,13 @@ pub(crate) fn run(
             result = store.persist().map_err(|e| e.to_string());
             (dirty, last_persist) = (false, Instant::now());
         }
+        if stop && result.is_ok() {
+            // Left in memory, the last writes would be replayed from the journal by the next
+            // open, large dead letters included, which listing otherwise never reads.
+            if let Err(error) = store.flush() {
+                tracing::warn!(%error, "the durable store could not flush on close; the next open replays its journal");
+            }
+        }
         if let Err(error) = &result {
             tracing::error!(%error, "the durable store failed to commit");
         }
