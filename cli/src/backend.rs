@@ -4,7 +4,7 @@
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use tidings::transport::TransportUrl;
-use tidings::{Bus, DeadLetter, DeadLetterId, Envelope};
+use tidings::{Bus, DeadLetter, DeadLetterId, DeadLetterSummary, Envelope};
 
 use crate::Failure;
 use crate::http::AdminClient;
@@ -70,10 +70,11 @@ impl Backend {
         }
     }
 
-    pub(crate) async fn dead_letters(&self) -> Result<Vec<DeadLetter>, Failure> {
+    /// Every dead letter's summary: never whole payloads.
+    pub(crate) async fn dead_letters(&self) -> Result<Vec<DeadLetterSummary>, Failure> {
         match self {
             Backend::Admin(client) => client.get_json("/v1/dead-letters").await,
-            Backend::Direct { bus, .. } => Ok(bus.dead_letters().list().await?),
+            Backend::Direct { bus, .. } => Ok(bus.dead_letters().summaries().await?),
         }
     }
 

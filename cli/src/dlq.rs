@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use clap::{Args, Subcommand};
 use comfy_table::Table;
 use indicatif::ProgressBar;
-use tidings::{DeadLetter, DeadLetterId};
+use tidings::{DeadLetter, DeadLetterId, DeadLetterSummary};
 
 use crate::Failure;
 use crate::backend::Backend;
@@ -82,7 +82,7 @@ pub(crate) async fn run(backend: &Backend, command: DlqCommand) -> Result<ExitCo
     }
 }
 
-async fn matching(backend: &Backend, filter: &Filter) -> Result<Vec<DeadLetter>, Failure> {
+async fn matching(backend: &Backend, filter: &Filter) -> Result<Vec<DeadLetterSummary>, Failure> {
     let mut letters = backend.dead_letters().await?;
     letters.retain(|letter| filter.matches(letter));
     Ok(letters)
@@ -106,7 +106,7 @@ impl Action {
 async fn act(backend: &Backend, selection: Selection, action: Action) -> Result<ExitCode, Failure> {
     let (verb, done) = action.verb();
     let letters = match (&selection.id, selection.all, selection.filter.is_set()) {
-        (Some(id), _, _) => vec![backend.dead_letter(id).await?],
+        (Some(id), _, _) => vec![DeadLetterSummary::of(&backend.dead_letter(id).await?)],
         (None, true, _) => backend.dead_letters().await?,
         (None, false, true) => matching(backend, &selection.filter).await?,
         (None, false, false) => {
@@ -151,7 +151,7 @@ async fn act(backend: &Backend, selection: Selection, action: Action) -> Result<
     })
 }
 
-fn table(letters: &[DeadLetter]) -> Table {
+fn table(letters: &[DeadLetterSummary]) -> Table {
     let mut table = Table::new();
     table.load_preset(comfy_table::presets::NOTHING);
     table.set_header([
@@ -161,6 +161,7 @@ fn table(letters: &[DeadLetter]) -> Table {
         "EVENT",
         "ATTEMPTS",
         "LAST FAILED",
+        "SIZE",
         "ERROR",
     ]);
     for letter in letters {
@@ -171,6 +172,7 @@ fn table(letters: &[DeadLetter]) -> Table {
             letter.event_name.clone(),
             letter.attempts.to_string(),
             time(letter.last_failed_at),
+            size(letter),
             shorten(&letter.error, 60),
         ]);
     }
@@ -232,6 +234,12 @@ fn details(letter: &DeadLetter) -> String {
         serde_json::to_string(&envelope.headers).unwrap_or_default(),
         envelope.datacontenttype,
     )
+}
+
+/// The payload's size; a `*` marks one the store kept only part of.
+fn size(letter: &DeadLetterSummary) -> String {
+    let mark = if letter.truncated { "*" } else { "" };
+    format!("{}{mark}", indicatif::HumanBytes(letter.payload_size))
 }
 
 pub(crate) fn time(time: SystemTime) -> String {

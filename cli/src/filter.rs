@@ -3,7 +3,7 @@
 use std::time::SystemTime;
 
 use clap::Args;
-use tidings::DeadLetter;
+use tidings::DeadLetterSummary;
 
 #[derive(Debug, Clone, Default, Args)]
 pub(crate) struct Filter {
@@ -35,7 +35,7 @@ impl Filter {
             || self.until.is_some()
     }
 
-    pub(crate) fn matches(&self, letter: &DeadLetter) -> bool {
+    pub(crate) fn matches(&self, letter: &DeadLetterSummary) -> bool {
         let equal =
             |wanted: &Option<String>, actual: &str| wanted.as_deref().is_none_or(|w| w == actual);
         equal(&self.subscriber, &letter.subscriber)

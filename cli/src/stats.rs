@@ -30,6 +30,9 @@ pub(crate) struct Row {
     handled: Option<u64>,
     retried: Option<u64>,
     dead_lettered: Option<u64>,
+    /// Dead letters the transport could not store (the deliveries were kept).
+    #[serde(default)]
+    dead_letter_store_failures: Option<u64>,
 }
 
 pub(crate) async fn run(backend: &Backend, args: StatsArgs) -> Result<ExitCode, Failure> {
@@ -59,6 +62,7 @@ pub(crate) async fn run(backend: &Backend, args: StatsArgs) -> Result<ExitCode, 
             handled: None,
             retried: None,
             dead_lettered: Some(dead),
+            dead_letter_store_failures: None,
         });
     }
     rows.sort_by(|a, b| (&a.group, &a.name).cmp(&(&b.group, &b.name)));
@@ -71,6 +75,16 @@ pub(crate) async fn run(backend: &Backend, args: StatsArgs) -> Result<ExitCode, 
         return Ok(ExitCode::SUCCESS);
     }
     println!("{}", table(&rows));
+    if rows
+        .iter()
+        .any(|row| row.dead_letter_store_failures.unwrap_or(0) > 0)
+    {
+        println!(
+            "\nNOT STORED: dead letters the transport could not store; those deliveries were \
+             kept and come again. Check the dead-letter store (full, limits, permissions): see \
+             the application's ERROR log"
+        );
+    }
     if !counted {
         println!(
             "\n`-`: counted by the processes that run the subscribers; ask one of them through its \
@@ -93,6 +107,7 @@ fn table(rows: &[Row]) -> Table {
         "HANDLED",
         "RETRIED",
         "DEAD",
+        "NOT STORED",
     ]);
     for row in rows {
         table.add_row([
@@ -104,6 +119,7 @@ fn table(rows: &[Row]) -> Table {
             number(row.handled),
             number(row.retried),
             number(row.dead_lettered),
+            number(row.dead_letter_store_failures),
         ]);
     }
     table

@@ -35,7 +35,8 @@ async fn admin_session(bus_url: &str) {
         stats,
         serde_json::json!([{
             "group": "depot", "name": "courier", "event": "cli.parcel",
-            "queued": 0, "in_flight": 0, "handled": 3, "retried": 3, "dead_lettered": 3
+            "queued": 0, "in_flight": 0, "handled": 3, "retried": 3, "dead_lettered": 3,
+            "dead_letter_store_failures": 0
         }])
     );
     let topology = json(&url, &["topology", "--json"]).await;

@@ -261,6 +261,12 @@ impl DeadLetters<'_> {
         self.bus.transport().dead_letters().await
     }
 
+    /// Every dead letter's summary, oldest first: its fields, the payload's size and first
+    /// bytes, without loading whole payloads where the transport's store allows.
+    pub async fn summaries(&self) -> Result<Vec<crate::DeadLetterSummary>> {
+        self.bus.transport().dead_letter_summaries().await
+    }
+
     /// One dead letter.
     pub async fn get(&self, id: &DeadLetterId) -> Result<Option<DeadLetter>> {
         self.bus.transport().dead_letter(id).await

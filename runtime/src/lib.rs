@@ -22,6 +22,7 @@ mod event;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handler;
+mod letter_summary;
 pub mod metrics;
 mod name;
 mod options;
@@ -46,6 +47,7 @@ pub use dead_letter::{DeadLetter, DeadLetterId, DeadLetters, Envelope, Truncated
 pub use error::{Error, HandlerError, IntoHandlerResult, Result};
 pub use event::{AsKey, Event, EventId, Key};
 pub use handler::{EventArg, FromContext, Handler};
+pub use letter_summary::DeadLetterSummary;
 pub use name::check_event_name;
 pub use options::{Backoff, Rate};
 pub use state::{State, StateRequirement};

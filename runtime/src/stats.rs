@@ -33,6 +33,9 @@ pub struct SubscriberStats {
     pub retried: u64,
     /// Deliveries given up on.
     pub dead_lettered: u64,
+    /// Dead letters the transport failed to store: each such delivery was kept and comes
+    /// again. Above zero, the dead-letter store needs attention (full, refusing, unreachable).
+    pub dead_letter_store_failures: u64,
     /// Attempts running now.
     pub in_flight: usize,
     /// Accepted deliveries waiting: in the queue, behind a parked key, or for a retry.

@@ -39,6 +39,7 @@ pub struct Subscriber {
     pub(crate) options: Options,
     pub(crate) location: Site,
     pub(crate) handler: Arc<dyn ErasedHandler>,
+    pub(crate) store_failures: crate::transport::DeadLetterStoreFailures,
 }
 
 /// Where a subscriber was declared, for error messages.
@@ -78,7 +79,13 @@ impl Subscriber {
                 handler,
                 args: PhantomData,
             }),
+            store_failures: Default::default(),
         }
+    }
+
+    /// Where its transport counts the dead letters it failed to store (shown in its stats).
+    pub fn dead_letter_store_failures(&self) -> crate::transport::DeadLetterStoreFailures {
+        self.store_failures.clone()
     }
 
     #[doc(hidden)]
@@ -153,6 +160,11 @@ impl Subscriber {
     /// Whether it is `ordered`: same-key events strictly in publish order.
     pub fn is_ordered(&self) -> bool {
         self.options.ordered
+    }
+
+    /// Retries after the first attempt before it dead-letters an event.
+    pub fn retry_limit(&self) -> u32 {
+        self.options.retries
     }
 
     /// The deadline of one attempt.

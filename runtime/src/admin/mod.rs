@@ -7,7 +7,7 @@
 //! | method | path | answer |
 //! |---|---|---|
 //! | GET | `/v1/stats` | [`Stats`](crate::Stats) of every subscriber this bus runs |
-//! | GET | `/v1/dead-letters` | every [`DeadLetter`](crate::DeadLetter), oldest first |
+//! | GET | `/v1/dead-letters` | every [`DeadLetterSummary`](crate::DeadLetterSummary) (no payloads), oldest first |
 //! | GET | `/v1/dead-letters/{id}` | one dead letter, or 404 |
 //! | POST | `/v1/dead-letters/{id}/replay` | 204 once replayed |
 //! | DELETE | `/v1/dead-letters/{id}` | 204 once discarded |

@@ -11,6 +11,7 @@ use axum::routing::{get, post};
 use crate::bus::Bus;
 use crate::dead_letter::{DeadLetter, DeadLetterId};
 use crate::error::Error;
+use crate::letter_summary::DeadLetterSummary;
 use crate::stats::Stats;
 
 pub(super) fn router(bus: Bus, body_limit: usize) -> Router {
@@ -66,8 +67,9 @@ async fn stats(State(bus): State<Bus>) -> Json<Stats> {
     Json(bus.stats())
 }
 
-async fn list(State(bus): State<Bus>) -> Result<Json<Vec<DeadLetter>>, Failure> {
-    Ok(Json(bus.dead_letters().list().await?))
+/// Summaries only: `show` serves one letter whole.
+async fn list(State(bus): State<Bus>) -> Result<Json<Vec<DeadLetterSummary>>, Failure> {
+    Ok(Json(bus.dead_letters().summaries().await?))
 }
 
 async fn show(State(bus): State<Bus>, Path(id): Path<String>) -> Result<Json<DeadLetter>, Failure> {

@@ -7,6 +7,7 @@
 //! | `tidings_handled_total` | counter | `event`, `subscriber`, `group` | deliveries handled successfully |
 //! | `tidings_retried_total` | counter | `event`, `subscriber`, `group` | failed attempts that will be retried |
 //! | `tidings_dead_lettered_total` | counter | `event`, `subscriber`, `group` | deliveries given up on, kept as dead letters |
+//! | `tidings_dead_letter_store_failures_total` | counter | `event`, `subscriber`, `group` | dead letters the transport failed to store (the delivery is kept and comes again) |
 //! | `tidings_handle_duration_seconds` | histogram | `event`, `subscriber` | how long each attempt ran (decode and handler, failures included) |
 //! | `tidings_queue_depth` | gauge | `event`, `subscriber`, `group` | deliveries waiting (queued or to be retried), as this process sees them |
 //! | `tidings_in_flight` | gauge | `event`, `subscriber`, `group` | attempts running right now |
@@ -42,6 +43,8 @@ pub const HANDLED: &str = "tidings_handled_total";
 pub const RETRIED: &str = "tidings_retried_total";
 /// Counter: deliveries dead-lettered, by `event`, `subscriber`, `group`.
 pub const DEAD_LETTERED: &str = "tidings_dead_lettered_total";
+/// Counter: dead letters the transport failed to store, by `event`, `subscriber`, `group`.
+pub const DEAD_LETTER_STORE_FAILURES: &str = "tidings_dead_letter_store_failures_total";
 /// Histogram: seconds each attempt ran, by `event`, `subscriber`.
 pub const HANDLE_DURATION: &str = "tidings_handle_duration_seconds";
 /// Gauge: deliveries waiting, by `event`, `subscriber`, `group`.
@@ -95,6 +98,20 @@ pub(crate) fn describe() {
         "Deliveries waiting: queued or to be retried."
     );
     describe_gauge!(IN_FLIGHT, Unit::Count, "Attempts running now.");
+}
+
+/// The counter of dead letters a subscriber's transport failed to store.
+pub(crate) fn store_failures_counter(
+    subscriber: &str,
+    group: &str,
+    event: &'static str,
+) -> metrics::Counter {
+    let labels = [
+        ("event", event.to_owned()),
+        ("subscriber", subscriber.to_owned()),
+        ("group", group.to_owned()),
+    ];
+    metrics::counter!(DEAD_LETTER_STORE_FAILURES, &labels)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use super::memory::{LocalConsumer, LocalTransport};
 use super::{Capabilities, Consumer, Outgoing, Transport};
 use crate::dead_letter::{DeadLetter, DeadLetterId};
 use crate::error::{Error, Result};
+use crate::letter_summary::DeadLetterSummary;
 use crate::subscriber::Subscriber;
 use crate::tail::Tail;
 
@@ -63,6 +64,10 @@ impl AnyTransport {
 
     pub(crate) async fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
         forward!(self, t => t.dead_letters().await)
+    }
+
+    pub(crate) async fn dead_letter_summaries(&self) -> Result<Vec<DeadLetterSummary>> {
+        forward!(self, t => t.dead_letter_summaries().await)
     }
 
     pub(crate) async fn dead_letter(&self, id: &DeadLetterId) -> Result<Option<DeadLetter>> {

@@ -17,6 +17,7 @@ use std::time::Duration;
 use crate::dead_letter::{DeadLetter, DeadLetterId};
 use crate::delivery::{Delivery, Meta, Payload};
 use crate::error::{Error, Result};
+use crate::letter_summary::DeadLetterSummary;
 use crate::subscriber::Subscriber;
 use crate::tail::Tail;
 
@@ -78,6 +79,15 @@ pub trait Transport: Send + Sync + 'static {
 
     /// Every dead letter, oldest first.
     fn dead_letters(&self) -> impl Future<Output = Result<Vec<DeadLetter>>> + Send;
+
+    /// Every dead letter's summary, oldest first: what a listing shows. A transport whose
+    /// store can read the summaries without the payloads overrides this.
+    fn dead_letter_summaries(&self) -> impl Future<Output = Result<Vec<DeadLetterSummary>>> + Send {
+        async move {
+            let letters = self.dead_letters().await?;
+            Ok(letters.iter().map(DeadLetterSummary::of).collect())
+        }
+    }
 
     fn dead_letter(
         &self,

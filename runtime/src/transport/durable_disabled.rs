@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::dead_letter::{DeadLetter, DeadLetterId};
 use crate::error::Result;
+use crate::letter_summary::DeadLetterSummary;
 use crate::wire::StoredLetter;
 
 pub(crate) enum Journal {}
@@ -31,7 +33,18 @@ impl Journal {
         match *self {}
     }
 
-    pub(crate) fn dead_lettered(&self, _: &Arc<str>, _: u64, _: [u8; 16], _: StoredLetter) {
+    pub(crate) fn dead_lettered(
+        &self,
+        _: &Arc<str>,
+        _: u64,
+        _: [u8; 16],
+        _: StoredLetter,
+        _: DeadLetterSummary,
+    ) {
+        match *self {}
+    }
+
+    pub(crate) fn read_dead_letter(&self, _: DeadLetterId) -> Result<Option<DeadLetter>> {
         match *self {}
     }
 

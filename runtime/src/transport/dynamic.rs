@@ -12,6 +12,7 @@ use super::{Capabilities, Consumer, Outcome, Outgoing, Transport, TransportUrl};
 use crate::dead_letter::{DeadLetter, DeadLetterId};
 use crate::delivery::Delivery;
 use crate::error::{Error, Result};
+use crate::letter_summary::DeadLetterSummary;
 
 /// The dead letters a `replay_many` or `discard_many` could not act on, with why.
 pub(crate) type Failed = Vec<(DeadLetterId, Error)>;
@@ -40,6 +41,7 @@ pub(crate) trait DynTransport: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Arc<dyn DynConsumer>>>;
     fn publish<'a>(&'a self, outgoing: Outgoing<'a>) -> BoxFuture<'a, Result<()>>;
     fn dead_letters(&self) -> BoxFuture<'_, Result<Vec<DeadLetter>>>;
+    fn dead_letter_summaries(&self) -> BoxFuture<'_, Result<Vec<DeadLetterSummary>>>;
     fn dead_letter<'a>(&'a self, id: &'a DeadLetterId)
     -> BoxFuture<'a, Result<Option<DeadLetter>>>;
     fn replay<'a>(&'a self, id: &'a DeadLetterId) -> BoxFuture<'a, Result<()>>;
@@ -96,6 +98,10 @@ impl<T: Transport> DynTransport for Dyn<T> {
 
     fn dead_letters(&self) -> BoxFuture<'_, Result<Vec<DeadLetter>>> {
         Box::pin(self.0.dead_letters())
+    }
+
+    fn dead_letter_summaries(&self) -> BoxFuture<'_, Result<Vec<DeadLetterSummary>>> {
+        Box::pin(self.0.dead_letter_summaries())
     }
 
     fn dead_letter<'a>(

@@ -64,6 +64,7 @@ pub(crate) mod memory;
 mod outgoing;
 pub mod partition;
 mod scheme;
+mod store_failures;
 mod url;
 
 pub(crate) use any::{AnyConsumer, AnyTransport};
@@ -73,6 +74,7 @@ pub use inbox::{Inbox, InboxClosed, InboxSender, inbox};
 pub use lanes::Lanes;
 pub use scheme::Scheme;
 pub(crate) use scheme::open;
+pub use store_failures::DeadLetterStoreFailures;
 pub use url::TransportUrl;
 
 pub use crate::delivery::{Delivery, Meta, Payload};

@@ -21,13 +21,21 @@ pub(crate) struct Running {
     pub(crate) limiter: Option<RateLimiter>,
     pub(crate) workers: Vec<WorkerStats>,
     pub(crate) metrics: SubscriberMetrics,
+    pub(crate) store_failures: crate::transport::DeadLetterStoreFailures,
 }
 
 impl Running {
     pub(crate) fn new(subscriber: &Subscriber) -> Self {
         let options = subscriber.options.clone();
         let group = subscriber.group_name();
+        let store_failures = subscriber.dead_letter_store_failures();
+        store_failures.set_metric(crate::metrics::store_failures_counter(
+            subscriber.name(),
+            group,
+            subscriber.event_name(),
+        ));
         Running {
+            store_failures,
             metrics: SubscriberMetrics::resolve(subscriber.name(), group, subscriber.event_name()),
             name: Arc::clone(&subscriber.name),
             group: group.into(),
@@ -68,6 +76,7 @@ impl Running {
             handled: sum(|w| &w.handled),
             retried: sum(|w| &w.retried),
             dead_lettered: sum(|w| &w.dead_lettered),
+            dead_letter_store_failures: self.store_failures.count(),
             in_flight,
             queued,
             latency,

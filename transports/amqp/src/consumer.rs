@@ -85,6 +85,8 @@ pub(crate) struct ConsumerState {
     /// Retries wait here rather than in a delay queue, holding their key's lane.
     ordered: bool,
     subscriber: String,
+    /// Counts the dead letters the broker refused (the subscriber's stats).
+    store_failures: tidings_core::transport::DeadLetterStoreFailures,
     group: String,
     pub(crate) event_name: &'static str,
     prefetch: u16,
@@ -185,6 +187,7 @@ impl AmqpConsumer {
             partitions,
             ordered,
             subscriber: subscriber.name().to_owned(),
+            store_failures: subscriber.dead_letter_store_failures(),
             group: subscriber.group_name().to_owned(),
             event_name: subscriber.event_name(),
             prefetch: u16::try_from(prefetch).unwrap_or(u16::MAX),
@@ -597,6 +600,7 @@ impl Consumer for AmqpConsumer {
                                 return;
                             }
                             Err(error) => {
+                                state.store_failures.record();
                                 tracing::error!(subscriber = state.subscriber, %error, "cannot store a dead letter; trying again, its key waiting");
                                 tokio::time::sleep(DEAD_LETTER_AGAIN).await;
                             }
@@ -609,6 +613,7 @@ impl Consumer for AmqpConsumer {
                 match dead_letters::store(&state.link, &letter).await {
                     Ok(()) => state.acknowledge(&receipt.acker).await,
                     Err(error) => {
+                        state.store_failures.record();
                         tracing::error!(subscriber = state.subscriber, %error, "cannot store a dead letter; returning the delivery to its queue");
                         state.requeue(&receipt.acker).await;
                     }

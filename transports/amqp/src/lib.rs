@@ -5,10 +5,10 @@
 
 mod consumer;
 mod dead_letters;
+mod existing;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-mod existing;
 mod idle;
 mod link;
 mod publish;

@@ -53,7 +53,7 @@ use super::pump::Pump;
 use super::{Shared, dead_letters, timed};
 use tidings_core::Subscriber;
 use tidings_core::transport::wire::{from_millis, millis};
-use tidings_core::transport::{Consumer, Outcome};
+use tidings_core::transport::{Consumer, DeadLetterStoreFailures, Outcome};
 use tidings_core::transport::{Delivery, Inbox, inbox};
 use tidings_core::{Error, Result};
 
@@ -150,6 +150,8 @@ pub(super) struct Inner {
     /// Pulled and not yet settled.
     pub(super) outstanding: AtomicUsize,
     pumps: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Counts the dead letters the dead-letter stream refused (the subscriber's stats).
+    store_failures: DeadLetterStoreFailures,
 }
 
 impl NatsConsumer {
@@ -186,9 +188,15 @@ impl NatsConsumer {
                 filter_subject: filter.clone(),
                 ack_policy: AckPolicy::Explicit,
                 ack_wait: subscriber.attempt_timeout() + ACK_MARGIN,
-                // Unlimited: the bus dead-letters after `retries`; a server-side limit would
-                // drop events silently instead.
-                max_deliver: -1,
+                // Past the bus's own `retries`, with room for naks while a dead letter cannot
+                // be stored: only what the client cannot read (or never settles) reaches it,
+                // and `unreadable` makes a dead letter of what the server gives up on.
+                max_deliver: if parked {
+                    // Parked retries are nak'ed until due, any number of times.
+                    -1
+                } else {
+                    super::unreadable::max_deliver(subscriber.retry_limit())
+                },
                 max_ack_pending: if ordered { 1 } else { 0 },
                 deliver_policy: if parked {
                     // A work queue holds only what is still to do.
@@ -219,6 +227,10 @@ impl NatsConsumer {
             ));
         }
         let (sender, inbox) = inbox(workers);
+        let watched: Vec<(String, Source)> = consumers
+            .iter()
+            .map(|(name, _, source)| (name.clone(), *source))
+            .collect();
         let inner = Arc::new(Inner {
             shared,
             name: consumers[0].0.clone(),
@@ -232,11 +244,30 @@ impl NatsConsumer {
             first_failed: Mutex::default(),
             outstanding: AtomicUsize::new(0),
             pumps: Mutex::new(Vec::new()),
+            store_failures: subscriber.dead_letter_store_failures(),
         });
-        let pumps = pumps
+        let mut pumps: Vec<_> = pumps
             .into_iter()
             .map(|pump| tokio::spawn(pump.run(sender.clone(), Arc::clone(&inner), event_name)))
             .collect();
+        for (name, source) in &watched {
+            let stream = match source {
+                Source::Parked(_) => continue,
+                Source::Events | Source::Partition(_) => inner.shared.names.events_stream(),
+            };
+            let owner = super::unreadable::Owner {
+                subscriber: subscriber.name().to_owned(),
+                group: subscriber.group_name().to_owned(),
+                event_name,
+                consumer: name.clone(),
+                letters: inner.name.clone(),
+                store_failures: subscriber.dead_letter_store_failures(),
+            };
+            let shared = Arc::clone(&inner.shared);
+            pumps.push(tokio::spawn(super::unreadable::watch(
+                shared, stream, owner,
+            )));
+        }
         *inner.pumps.lock().expect("pumps lock") = pumps;
         Ok(NatsConsumer { inner })
     }
@@ -518,8 +549,20 @@ impl Consumer for NatsConsumer {
                         inner.acknowledge(&taken.acker, done, sequence).await;
                     }
                     Err(error) => {
-                        tracing::error!(consumer = inner.name, %error, "cannot store a dead letter; the event will be delivered again");
-                        let retry = AckKind::Nak(Some(Duration::from_secs(1)));
+                        // Kept, not lost: back to the server, coming again later and later
+                        // while the dead-letter stream refuses (a stream at its limits, a
+                        // lost server), and counted where `tidings stats` shows it.
+                        inner.store_failures.record();
+                        let again = store_again_after(delivery.attempt);
+                        tracing::error!(
+                            consumer = inner.name, %error, attempt = delivery.attempt, ?again,
+                            "cannot store a dead letter; the event is kept and comes again. \
+                             Check the dead-letter stream `{}` (its limits: max_msgs, \
+                             max_bytes, discard policy; the server's disk), then it is stored \
+                             on its next delivery",
+                            inner.shared.names.dead_stream()
+                        );
+                        let retry = AckKind::Nak(Some(again));
                         inner.acknowledge(&taken.acker, retry, sequence).await;
                     }
                 }
@@ -542,9 +585,23 @@ impl Consumer for NatsConsumer {
     }
 }
 
+/// How long an event whose dead letter could not be stored waits before it comes again:
+/// doubling from a second with each delivery, up to a minute.
+fn store_again_after(attempt: u32) -> Duration {
+    let doublings = attempt.saturating_sub(1).min(6);
+    Duration::from_secs(1 << doublings).min(Duration::from_secs(60))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unstorable_dead_letter_comes_again_later_and_later() {
+        let waits: Vec<u64> = (1..=9).map(|n| store_again_after(n).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(store_again_after(0).as_secs(), 1);
+    }
 
     #[test]
     fn parked_headers_are_the_transports_own_not_the_events() {

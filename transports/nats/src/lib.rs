@@ -17,14 +17,15 @@
 mod backlog;
 mod consumer;
 mod dead_letters;
+mod existing;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-mod existing;
 mod names;
 mod publish;
 mod pump;
 mod tail;
+mod unreadable;
 
 use std::sync::Arc;
 use std::time::Duration;

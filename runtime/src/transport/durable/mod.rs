@@ -12,9 +12,9 @@
 
 mod clock_hold;
 mod create;
+mod existing;
 mod manifest;
 mod messages;
-mod existing;
 mod store;
 mod writer;
 
@@ -32,7 +32,9 @@ pub(crate) use store::{PendingDelivery, Progress};
 use writer::Op;
 pub(crate) use writer::SyncMode;
 
+use crate::dead_letter::{DeadLetter, DeadLetterId};
 use crate::error::{Error, Result};
+use crate::letter_summary::DeadLetterSummary;
 pub(crate) use crate::wire::{StoredLetter, from_millis, millis};
 
 /// What a reopened store still holds.
@@ -258,13 +260,37 @@ impl Journal {
         seq: u64,
         id: [u8; 16],
         letter: StoredLetter,
+        summary: DeadLetterSummary,
     ) {
         let _ = self.send(Op::DeadLetter {
             subscriber: Arc::clone(subscriber),
             seq,
             id,
-            letter: Box::new(letter),
+            letter: Box::new((letter, summary)),
         });
+    }
+
+    /// The dead letter `id` whole, as stored; `None` if the store does not hold it. Read by the
+    /// writer, after the writes queued before it, from the store as it is now.
+    pub(crate) async fn read_dead_letter(&self, id: DeadLetterId) -> Result<Option<DeadLetter>> {
+        let (done, read) = oneshot::channel();
+        self.send(Op::ReadDeadLetter {
+            id: id.to_bytes(),
+            done,
+        })?;
+        let found = {
+            let _held = self.clock_hold.hold();
+            read.await
+                .map_err(|_| self.failed("the journal writer has stopped".to_owned()))?
+                .map_err(|message| self.failed(message))?
+        };
+        found
+            .map(|stored| {
+                stored
+                    .and_then(|stored| stored.into_dead_letter(id).map_err(|e| e.to_string()))
+                    .map_err(|e| self.failed(format!("dead letter {id} cannot be read: {e}")))
+            })
+            .transpose()
     }
 
     pub(crate) fn discarded(&self, id: [u8; 16]) {

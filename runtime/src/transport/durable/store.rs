@@ -5,7 +5,12 @@
 //! | `events` | sequence (u64, big-endian) | the event as CloudEvents JSON |
 //! | `deliveries` | subscriber, `0`, sequence | attempt (u32), run at, first failed at (ms, u64) |
 //! | `dead_letters` | dead letter id (16 bytes) | `StoredLetter` as JSON |
+//! | `dead_letter_summaries` | dead letter id (16 bytes) | `DeadLetterSummary` as JSON |
 //! | `meta` | `next_seq` | the next sequence (u64) |
+//! | `meta` | `summaries` | present once every dead letter has its summary |
+//!
+//! Opening reads the letters' summaries only: a letter's payload (up to the event's size) is read
+//! when that letter is shown, replayed or discarded.
 
 use std::path::Path;
 
@@ -13,6 +18,8 @@ use std::sync::Arc;
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
+use crate::dead_letter::DeadLetterId;
+use crate::letter_summary::DeadLetterSummary;
 pub(crate) use crate::wire::StoredLetter;
 
 pub(crate) struct Store {
@@ -20,6 +27,7 @@ pub(crate) struct Store {
     events: Keyspace,
     deliveries: Keyspace,
     dead_letters: Keyspace,
+    summaries: Keyspace,
     meta: Keyspace,
 }
 
@@ -58,8 +66,11 @@ impl Progress {
     }
 }
 
-/// A dead letter found on open, by id, or why it cannot be read.
-pub(crate) type FoundLetter = ([u8; 16], Result<StoredLetter, String>);
+/// A dead letter's summary found on open, by id, or why it cannot be read.
+pub(crate) type FoundLetter = ([u8; 16], Result<DeadLetterSummary, String>);
+
+/// A dead letter read whole, or why it cannot be read.
+pub(crate) type ReadLetter = Result<StoredLetter, String>;
 
 /// A pending delivery found on open.
 pub(crate) struct PendingDelivery {
@@ -85,6 +96,7 @@ fn split_delivery_key(key: &[u8]) -> Option<(String, u64)> {
 }
 
 const NEXT_SEQ: &[u8] = b"next_seq";
+const SUMMARIES: &[u8] = b"summaries";
 
 /// Journal bytes kept before fjall rotates and flushes them: its minimum (the default is 512 MiB).
 const JOURNAL_CAP: u64 = 64 * 1024 * 1024;
@@ -102,6 +114,7 @@ impl Store {
             events: keyspace("events")?,
             deliveries: keyspace("deliveries")?,
             dead_letters: keyspace("dead_letters")?,
+            summaries: keyspace("dead_letter_summaries")?,
             meta: keyspace("meta")?,
             db,
         })
@@ -146,10 +159,14 @@ impl Store {
         Ok(pending)
     }
 
-    /// Every dead letter, oldest first (ids are UUIDv7).
+    /// Every dead letter's summary, oldest first (ids are UUIDv7). A store written before
+    /// summaries existed gets them now, once, from its letters.
     pub(crate) fn dead_letters(&self) -> fjall::Result<Vec<FoundLetter>> {
+        if self.meta.get(SUMMARIES)?.is_none() {
+            self.summarise_letters()?;
+        }
         let mut letters = Vec::new();
-        for item in self.dead_letters.iter() {
+        for item in self.summaries.iter() {
             let (key, value) = item.into_inner()?;
             let Ok(id) = <[u8; 16]>::try_from(key.as_ref()) else {
                 continue;
@@ -160,6 +177,43 @@ impl Store {
             ));
         }
         Ok(letters)
+    }
+
+    fn summarise_letters(&self) -> fjall::Result<()> {
+        let mut writes = Vec::new();
+        for item in self.dead_letters.iter() {
+            let (key, value) = item.into_inner()?;
+            let Ok(id) = <[u8; 16]>::try_from(key.as_ref()) else {
+                continue;
+            };
+            let summary = serde_json::from_slice::<StoredLetter>(&value)
+                .map_err(|e| e.to_string())
+                .and_then(|stored| {
+                    let letter = stored.into_dead_letter(DeadLetterId::from_bytes(id));
+                    letter.map_err(|e| e.to_string())
+                })
+                .and_then(|letter| {
+                    serde_json::to_vec(&DeadLetterSummary::of(&letter)).map_err(|e| e.to_string())
+                });
+            match summary {
+                Ok(summary) => writes.push(Write::PutSummary(id, summary)),
+                // Left without a summary, so unlisted, as before: it was unreadable then too.
+                Err(error) => tracing::error!(
+                    %error,
+                    "a dead letter in the durable store cannot be read; it stays on disk"
+                ),
+            }
+        }
+        writes.push(Write::MarkSummarised);
+        self.commit(&writes, true)
+    }
+
+    /// The dead letter `id` whole, or `None` if the store does not hold it.
+    pub(crate) fn dead_letter(&self, id: [u8; 16]) -> fjall::Result<Option<ReadLetter>> {
+        Ok(self
+            .dead_letters
+            .get(id)?
+            .map(|value| serde_json::from_slice(&value).map_err(|e| e.to_string())))
     }
 
     /// Commits `writes` as one batch, fsynced if `sync`.
@@ -186,29 +240,45 @@ impl Store {
                 Write::RemoveDelivery(subscriber, seq) => {
                     batch.remove(&self.deliveries, delivery_key(subscriber, *seq));
                 }
-                Write::PutDeadLetter(id, json) => {
-                    batch.insert(&self.dead_letters, id, json.as_slice());
+                Write::PutDeadLetter(id, letter, summary) => {
+                    batch.insert(&self.dead_letters, id, letter.as_slice());
+                    batch.insert(&self.summaries, id, summary.as_slice());
                 }
-                Write::RemoveDeadLetter(id) => batch.remove(&self.dead_letters, id),
+                Write::PutSummary(id, summary) => {
+                    batch.insert(&self.summaries, id, summary.as_slice());
+                }
+                Write::RemoveDeadLetter(id) => {
+                    batch.remove(&self.dead_letters, id);
+                    batch.remove(&self.summaries, id);
+                }
+                Write::MarkSummarised => batch.insert(&self.meta, SUMMARIES, []),
                 Write::SetNextSeq(next) => batch.insert(&self.meta, NEXT_SEQ, next.to_be_bytes()),
             }
         }
         batch.commit()
     }
 
-    /// Gives disk space back once no event is live: flushes every keyspace's memtable, so that
-    /// fjall can drop the journals behind them, and compacts the events away with their
-    /// tombstones. Without it a drained store kept up to its journal cap plus every flushed
-    /// event until compaction happened to reach them.
-    pub(crate) fn reclaim(&self) -> fjall::Result<()> {
+    /// Writes every keyspace's memtable to its tables, so that the next open need not replay
+    /// the journal (large dead letters included, which listing otherwise never reads).
+    pub(crate) fn flush(&self) -> fjall::Result<()> {
         for keyspace in [
             &self.events,
             &self.deliveries,
             &self.dead_letters,
+            &self.summaries,
             &self.meta,
         ] {
             keyspace.rotate_memtable_and_wait()?;
         }
+        Ok(())
+    }
+
+    /// Gives disk space back once no event is live: flushes every memtable, so that fjall can
+    /// drop the journals behind them, and compacts the events away with their tombstones.
+    /// Without it a drained store kept up to its journal cap plus every flushed event until
+    /// compaction happened to reach them.
+    pub(crate) fn reclaim(&self) -> fjall::Result<()> {
+        self.flush()?;
         self.events.major_compact()?;
         self.deliveries.major_compact()
     }
@@ -226,8 +296,12 @@ pub(crate) enum Write {
     RemoveEvent(u64),
     PutDelivery(Arc<str>, u64, Progress),
     RemoveDelivery(Arc<str>, u64),
-    /// A `StoredLetter` as JSON.
-    PutDeadLetter([u8; 16], Vec<u8>),
+    /// A `StoredLetter` and its `DeadLetterSummary`, as JSON.
+    PutDeadLetter([u8; 16], Vec<u8>, Vec<u8>),
+    /// The summary of a letter stored before summaries existed.
+    PutSummary([u8; 16], Vec<u8>),
+    /// Every letter has its summary.
+    MarkSummarised,
     RemoveDeadLetter([u8; 16]),
     SetNextSeq(u64),
 }
@@ -261,5 +335,67 @@ mod tests {
         };
         assert_eq!(Progress::decode(&progress.encode()), Some(progress));
         assert_eq!(Progress::decode(&[1, 2, 3]), None);
+    }
+
+    fn a_big_letter() -> crate::dead_letter::DeadLetter {
+        let envelope = crate::dead_letter::Envelope::new("orders.placed", vec![b'x'; 1_000_000]);
+        let mut letter = crate::dead_letter::DeadLetter::new(DeadLetterId::new(), envelope);
+        letter.error = "out of stock".to_owned();
+        letter
+    }
+
+    fn put(letter: &crate::dead_letter::DeadLetter) -> Write {
+        let json = serde_json::to_vec(&StoredLetter::from(letter)).unwrap();
+        let summary = serde_json::to_vec(&DeadLetterSummary::of(letter)).unwrap();
+        Write::PutDeadLetter(letter.id.to_bytes(), json, summary)
+    }
+
+    #[test]
+    fn opening_reads_summaries_and_a_letter_is_read_whole_on_demand() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert!(store.dead_letters().unwrap().is_empty());
+        let letter = a_big_letter();
+        let id = letter.id.to_bytes();
+        store.commit(&[put(&letter)], true).unwrap();
+
+        let found = store.dead_letters().unwrap();
+        assert_eq!(found.len(), 1);
+        let listed = found[0].1.as_ref().unwrap();
+        assert_eq!(
+            (listed.payload_size, listed.preview.len()),
+            (1_000_000, 160)
+        );
+        let whole = store.dead_letter(id).unwrap().unwrap().unwrap();
+        let whole = whole.into_dead_letter(letter.id).unwrap();
+        assert_eq!(whole.envelope.data.len(), 1_000_000);
+
+        store.commit(&[Write::RemoveDeadLetter(id)], true).unwrap();
+        assert!(store.dead_letters().unwrap().is_empty());
+        assert!(store.dead_letter(id).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_store_written_before_summaries_gets_them_once_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let letter = a_big_letter();
+        {
+            // As an older version wrote it: the letter alone, and no `summaries` mark.
+            let store = Store::open(dir.path()).unwrap();
+            let json = serde_json::to_vec(&StoredLetter::from(&letter)).unwrap();
+            store
+                .dead_letters
+                .insert(letter.id.to_bytes(), json)
+                .unwrap();
+            store.persist().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let found = store.dead_letters().unwrap();
+        assert_eq!(found.len(), 1);
+        let summary = found[0].1.as_ref().unwrap();
+        assert_eq!(summary.id, letter.id);
+        assert_eq!(summary.error, "out of stock");
+        assert_eq!(summary.payload_size, 1_000_000);
+        assert!(store.meta.get(SUMMARIES).unwrap().is_some());
     }
 }

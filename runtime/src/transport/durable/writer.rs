@@ -18,7 +18,8 @@ use tokio::sync::oneshot;
 
 use super::manifest::Manifest;
 use super::messages;
-use super::store::{Progress, Store, StoredLetter, Write};
+use super::store::{Progress, ReadLetter, Store, StoredLetter, Write};
+use crate::letter_summary::DeadLetterSummary;
 
 /// When an acknowledged write is on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +56,12 @@ pub(crate) enum Op {
         subscriber: Arc<str>,
         seq: u64,
         id: [u8; 16],
-        letter: Box<StoredLetter>,
+        letter: Box<(StoredLetter, DeadLetterSummary)>,
+    },
+    /// Reads one dead letter whole, after the writes queued before it are committed.
+    ReadDeadLetter {
+        id: [u8; 16],
+        done: oneshot::Sender<Result<Option<ReadLetter>, String>>,
     },
     Discard {
         id: [u8; 16],
@@ -139,12 +145,19 @@ impl Writer {
             let stop = taken.iter().any(|op| matches!(op, Op::Stop { .. }));
             let mut appends = Appends::default();
             let mut waiting = Vec::new();
+            let mut reads = Vec::new();
             for op in taken {
-                self.apply(&mut state.carry, &mut appends, &mut waiting, op);
+                self.apply(&mut state.carry, &mut appends, &mut waiting, &mut reads, op);
             }
             let mut result = self.commit_batch(&mut state, appends, stop);
             if result.is_ok() && (stop || (state.dirty && state.last_persist.elapsed() >= window)) {
                 result = self.persist(&mut state);
+            }
+            for (id, done) in reads {
+                let _ = done.send(self.read_dead_letter(&mut state, id));
+            }
+            if stop && result.is_ok() {
+                self.flush();
             }
             for done in waiting {
                 let _ = done.send(result.clone());
@@ -258,11 +271,33 @@ impl Writer {
         }
     }
 
+    /// A dead letter read from the store as it is now: reopened first if a write failed.
+    fn read_dead_letter(
+        &mut self,
+        state: &mut State,
+        id: [u8; 16],
+    ) -> Result<Option<ReadLetter>, String> {
+        let store = self.reopen_if_failed(state)?;
+        store.dead_letter(id).map_err(|e| e.to_string())
+    }
+
+    /// Leaves nothing for the next open to replay from the journal: a large dead letter in it
+    /// would be read whole at open, which listing otherwise never does.
+    fn flush(&self) {
+        if let Some(Err(error)) = self.store.as_ref().map(Store::flush) {
+            tracing::warn!(%error, "the durable store could not flush on close; the next open replays its journal");
+        }
+    }
+
     fn apply(
         &mut self,
         writes: &mut Vec<Write>,
         appends: &mut Appends,
         waiting: &mut Vec<Done>,
+        reads: &mut Vec<(
+            [u8; 16],
+            oneshot::Sender<Result<Option<ReadLetter>, String>>,
+        )>,
         op: Op,
     ) {
         match op {
@@ -306,9 +341,11 @@ impl Writer {
                 seq,
                 id,
                 letter,
-            } => match serde_json::to_vec(&letter) {
-                Ok(json) => {
-                    writes.push(Write::PutDeadLetter(id, json));
+            } => match serde_json::to_vec(&letter.0)
+                .and_then(|json| Ok((json, serde_json::to_vec(&letter.1)?)))
+            {
+                Ok((json, summary)) => {
+                    writes.push(Write::PutDeadLetter(id, json, summary));
                     writes.push(Write::RemoveDelivery(subscriber, seq));
                     self.release(writes, seq);
                 }
@@ -318,6 +355,7 @@ impl Writer {
                 }
             },
             Op::Discard { id } => writes.push(Write::RemoveDeadLetter(id)),
+            Op::ReadDeadLetter { id, done } => reads.push((id, done)),
             Op::Stop { done } => waiting.push(done),
         }
     }

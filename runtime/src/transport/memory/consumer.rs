@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use super::LocalEngine;
 use super::queue::SubscriberQueue;
 use crate::delivery::Delivery;
+use crate::letter_summary::DeadLetterSummary;
 use crate::transport::{Consumer, Outcome};
 use crate::wire::StoredLetter;
 
@@ -56,7 +57,8 @@ impl Consumer for LocalConsumer {
                 if let Some(journal) = journal {
                     let id = letter.id.to_bytes();
                     let stored = StoredLetter::from(&*letter);
-                    journal.dead_lettered(&queue.name, delivery.seq, id, stored);
+                    let summary = DeadLetterSummary::of(&letter);
+                    journal.dead_lettered(&queue.name, delivery.seq, id, stored, summary);
                 }
                 let key_hash = delivery.meta.key_hash;
                 self.engine.dead_letters.keep(*letter, delivery);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::{LocalEngine, SubscriberQueue};
-use crate::dead_letter::{DeadLetterId, Envelope};
+use crate::dead_letter::Envelope;
 use crate::delivery::{Delivery, Meta};
 use crate::transport::durable::{PendingDelivery, Recovered, from_millis};
 
@@ -22,22 +22,10 @@ impl LocalEngine {
         }
         *self.owed.lock().expect("owed lock") = owed;
         let mut dead_letters = 0;
-        for (id, stored) in recovered.dead_letters {
-            match stored.and_then(|stored| {
-                stored
-                    .into_dead_letter(DeadLetterId::from_bytes(id))
-                    .map_err(|e| e.to_string())
-            }) {
-                Ok(letter) => {
-                    let (meta, payload) = Meta::from_envelope(letter.envelope.clone());
-                    let delivery = Delivery {
-                        meta,
-                        payload,
-                        attempt: letter.attempts,
-                        first_failed_at: None,
-                        seq: 0,
-                    };
-                    self.dead_letters.keep(letter, delivery);
+        for (_, summary) in recovered.dead_letters {
+            match summary {
+                Ok(summary) => {
+                    self.dead_letters.keep_on_disk(summary);
                     dead_letters += 1;
                 }
                 Err(error) => tracing::error!(

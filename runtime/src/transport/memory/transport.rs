@@ -7,6 +7,7 @@ use super::{LocalConsumer, LocalEngine, SubscriberQueue, registry};
 use crate::dead_letter::{DeadLetter, DeadLetterId};
 use crate::delivery::Delivery;
 use crate::error::{Error, Result};
+use crate::letter_summary::DeadLetterSummary;
 use crate::subscriber::Subscriber;
 use crate::tail::Tail;
 use crate::transport::{Capabilities, Outgoing, Transport};
@@ -114,16 +115,23 @@ impl Transport for LocalTransport {
     }
 
     async fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
-        Ok(self.0.dead_letters.list())
+        self.0.dead_letters.list(self.0.journal.as_ref()).await
+    }
+
+    async fn dead_letter_summaries(&self) -> Result<Vec<DeadLetterSummary>> {
+        Ok(self.0.dead_letters.summaries())
     }
 
     async fn dead_letter(&self, id: &DeadLetterId) -> Result<Option<DeadLetter>> {
-        Ok(self.0.dead_letters.get(id))
+        self.0.dead_letters.get(id, self.0.journal.as_ref()).await
     }
 
     async fn replay(&self, id: &DeadLetterId) -> Result<()> {
         let engine = &self.0;
-        let stored = engine.dead_letters.take(id)?;
+        let stored = engine
+            .dead_letters
+            .take(id, engine.journal.as_ref())
+            .await?;
         let queue = engine.queue_named(&stored.letter.subscriber);
         if queue.is_none() && engine.journal.is_none() {
             let subscriber = stored.letter.subscriber.clone();
@@ -171,7 +179,10 @@ impl Transport for LocalTransport {
     }
 
     async fn discard(&self, id: &DeadLetterId) -> Result<()> {
-        self.0.dead_letters.take(id)?;
+        self.0
+            .dead_letters
+            .take(id, self.0.journal.as_ref())
+            .await?;
         if let Some(journal) = &self.0.journal {
             journal.discarded(id.to_bytes());
         }
