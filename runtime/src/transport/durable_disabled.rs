@@ -44,7 +44,7 @@ impl Journal {
         match *self {}
     }
 
-    pub(crate) fn read_dead_letter(&self, _: DeadLetterId) -> Result<Option<DeadLetter>> {
+    pub(crate) async fn read_dead_letter(&self, _: DeadLetterId) -> Result<Option<DeadLetter>> {
         match *self {}
     }
 

@@ -187,7 +187,10 @@ mod tests {
             stream_seq: 7,
             deliveries: 11,
         };
-        let block = b"NATS/1.0\r\nce-note: \xff\xfe\r\nplain: yes\r\n\r\n";
+        let block = b"NATS/1.0\r\nce-specversion: 1.0\r\n\
+            ce-id: 0193a2c4-5b6e-7f00-8a1b-2c3d4e5f6071\r\nce-type: test.ping\r\n\
+            ce-source: t\r\nce-time: 2026-11-21T18:00:00Z\r\n\
+            note: \xff\xfe\r\nplain: yes\r\n\r\n";
         let letter = letter(&owner, &advisory, block, b"{}".to_vec());
         assert!(
             letter.error.starts_with("header bytes are not UTF-8"),
@@ -196,7 +199,7 @@ mod tests {
         );
         assert_eq!(letter.attempts, 11);
         assert_eq!(letter.envelope.headers["plain"], "yes");
-        assert_eq!(letter.envelope.headers["ce-note"], "\u{fffd}\u{fffd}");
+        assert_eq!(letter.envelope.headers["note"], "\u{fffd}\u{fffd}");
         // Every process makes the same id of the same message.
         assert_eq!(
             letter.id,

@@ -258,9 +258,8 @@ impl Store {
         batch.commit()
     }
 
-    /// Writes every keyspace's memtable to its tables, so that the next open need not replay
-    /// the journal (large dead letters included, which listing otherwise never reads).
-    pub(crate) fn flush(&self) -> fjall::Result<()> {
+    /// Writes every keyspace's memtable to its tables.
+    fn flush(&self) -> fjall::Result<()> {
         for keyspace in [
             &self.events,
             &self.deliveries,

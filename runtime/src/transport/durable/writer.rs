@@ -33,6 +33,9 @@ pub(crate) enum SyncMode {
 
 pub(crate) type Done = oneshot::Sender<Result<(), String>>;
 
+/// The answer to a read of one dead letter: `None` if the store does not hold it.
+pub(crate) type ReadReply = oneshot::Sender<Result<Option<ReadLetter>, String>>;
+
 pub(crate) enum Op {
     /// Stores an event with one new delivery per subscriber; `revives` removes the dead letter
     /// it replays, in the same batch.
@@ -61,7 +64,7 @@ pub(crate) enum Op {
     /// Reads one dead letter whole, after the writes queued before it are committed.
     ReadDeadLetter {
         id: [u8; 16],
-        done: oneshot::Sender<Result<Option<ReadLetter>, String>>,
+        done: ReadReply,
     },
     Discard {
         id: [u8; 16],
@@ -155,9 +158,6 @@ impl Writer {
             }
             for (id, done) in reads {
                 let _ = done.send(self.read_dead_letter(&mut state, id));
-            }
-            if stop && result.is_ok() {
-                self.flush();
             }
             for done in waiting {
                 let _ = done.send(result.clone());
@@ -281,23 +281,12 @@ impl Writer {
         store.dead_letter(id).map_err(|e| e.to_string())
     }
 
-    /// Leaves nothing for the next open to replay from the journal: a large dead letter in it
-    /// would be read whole at open, which listing otherwise never does.
-    fn flush(&self) {
-        if let Some(Err(error)) = self.store.as_ref().map(Store::flush) {
-            tracing::warn!(%error, "the durable store could not flush on close; the next open replays its journal");
-        }
-    }
-
     fn apply(
         &mut self,
         writes: &mut Vec<Write>,
         appends: &mut Appends,
         waiting: &mut Vec<Done>,
-        reads: &mut Vec<(
-            [u8; 16],
-            oneshot::Sender<Result<Option<ReadLetter>, String>>,
-        )>,
+        reads: &mut Vec<([u8; 16], ReadReply)>,
         op: Op,
     ) {
         match op {
