@@ -188,26 +188,46 @@ interop_suite!(AmqpBackend::new(), #[tokio::test(flavor = "multi_thread", worker
 /// Publishes `body` with `headers` straight into `queue`, as a producer that knows nothing of
 /// tidings would.
 async fn publish_raw(queue: &str, headers: &[(&str, &str)], body: &[u8]) {
+    let table = headers
+        .iter()
+        .map(|(name, value)| (*name, AMQPValue::LongString((*value).into())))
+        .collect();
+    publish_table(queue, table, body).await;
+}
+
+/// A bus whose one subscriber, `reader`, logs each ping's `seq`; and the queue it reads.
+pub(crate) async fn reading(backend: &AmqpBackend, handled: &Log<u32>) -> (tidings::Bus, String) {
+    let bus = (backend as &dyn Backend)
+        .bus_with([Subscriber::new("reader", {
+            let handled = handled.clone();
+            move |ping: Ping| {
+                handled.push(ping.seq);
+                std::future::ready(())
+            }
+        })
+        .concurrency(1)])
+        .await;
+    (bus, format!("{}.reader.reader", backend.namespace))
+}
+
+/// Publishes `body` with the field table `headers` straight into `queue`.
+pub(crate) async fn publish_table(queue: &str, headers: Vec<(&str, AMQPValue)>, body: &[u8]) {
     let connection = Connection::connect(&broker_url(), ConnectionProperties::default())
         .await
         .unwrap();
     let channel = connection.create_channel().await.unwrap();
     let mut table = FieldTable::default();
     for (name, value) in headers {
-        table.insert((*name).into(), AMQPValue::LongString((*value).into()));
+        table.insert(name.into(), value);
     }
     channel.confirm_select(Default::default()).await.unwrap();
+    let options = BasicPublishOptions {
+        mandatory: true,
+        ..Default::default()
+    };
+    let properties = BasicProperties::default().with_headers(table);
     let confirm = channel
-        .basic_publish(
-            "".into(),
-            queue.into(),
-            BasicPublishOptions {
-                mandatory: true,
-                ..Default::default()
-            },
-            body,
-            BasicProperties::default().with_headers(table),
-        )
+        .basic_publish("".into(), queue.into(), options, body, properties)
         .await
         .unwrap()
         .await
@@ -223,17 +243,7 @@ async fn publish_raw(queue: &str, headers: &[(&str, &str)], body: &[u8]) {
 async fn malformed_raw_messages_are_dead_lettered_with_their_decode_error() {
     let backend = AmqpBackend::new();
     let handled = Log::default();
-    let bus = (&backend as &dyn Backend)
-        .bus_with([Subscriber::new("reader", {
-            let handled = handled.clone();
-            move |ping: Ping| {
-                handled.push(ping.seq);
-                std::future::ready(())
-            }
-        })
-        .concurrency(1)])
-        .await;
-    let queue = format!("{}.reader.reader", backend.namespace);
+    let (bus, queue) = reading(&backend, &handled).await;
 
     publish_raw(&queue, &[], b"{not json").await;
     publish_raw(&queue, &[("cloudEvents:id", "not-an-id")], b"{}").await;

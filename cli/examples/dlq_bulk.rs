@@ -45,13 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             bus.publish(Parcel { n }).await?;
         }
         bus.wait_idle().await;
-        let ids: Vec<_> = bus
-            .dead_letters()
-            .list()
-            .await?
-            .into_iter()
-            .map(|letter| letter.id)
-            .collect();
+        let ids = letter_ids(&bus).await?;
         assert_eq!(ids.len() as u64, letters, "every parcel dead-lettered");
         println!(
             "{letters} dead letters made in {:.1}s",
@@ -82,15 +76,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         // Replayed parcels fail again into new letters: clear them before the next step.
         bus.wait_idle().await;
-        let left: Vec<_> = bus
-            .dead_letters()
-            .list()
-            .await?
-            .into_iter()
-            .map(|letter| letter.id)
-            .collect();
+        let left = letter_ids(&bus).await?;
         bus.dead_letters().discard_many(&left).await?;
     }
     bus.shutdown().await?;
     Ok(())
+}
+
+/// The ids of the bus's dead letters, read from their summaries.
+async fn letter_ids(bus: &Bus) -> tidings::Result<Vec<tidings::DeadLetterId>> {
+    let summaries = bus.dead_letters().summaries().await?;
+    Ok(summaries.into_iter().map(|summary| summary.id).collect())
 }

@@ -1,55 +1,11 @@
 //! Poison input from raw AMQP publishers: each costs exactly one dead letter with why, never a
 //! consumer, and the event published after it is handled.
 
-use lapin::options::BasicPublishOptions;
-use lapin::types::{AMQPValue, FieldTable};
-use lapin::{BasicProperties, Connection, ConnectionProperties};
-use tidings::{EventId, Subscriber};
-use tidings_conformance::Backend;
-use tidings_tests::{Log, Ping};
+use lapin::types::AMQPValue;
+use tidings::EventId;
+use tidings_tests::Log;
 
-use super::{AmqpBackend, broker_url};
-
-/// A bus whose one subscriber, `reader`, logs each ping's `seq`; and the queue it reads.
-async fn reading(backend: &AmqpBackend, handled: &Log<u32>) -> (tidings::Bus, String) {
-    let bus = (backend as &dyn Backend)
-        .bus_with([Subscriber::new("reader", {
-            let handled = handled.clone();
-            move |ping: Ping| {
-                handled.push(ping.seq);
-                std::future::ready(())
-            }
-        })
-        .concurrency(1)])
-        .await;
-    (bus, format!("{}.reader.reader", backend.namespace))
-}
-
-/// Publishes `body` with the field table `headers` straight into `queue`.
-async fn publish_table(queue: &str, headers: Vec<(&str, AMQPValue)>, body: &[u8]) {
-    let connection = Connection::connect(&broker_url(), ConnectionProperties::default())
-        .await
-        .unwrap();
-    let channel = connection.create_channel().await.unwrap();
-    let mut table = FieldTable::default();
-    for (name, value) in headers {
-        table.insert(name.into(), value);
-    }
-    channel.confirm_select(Default::default()).await.unwrap();
-    let options = BasicPublishOptions {
-        mandatory: true,
-        ..Default::default()
-    };
-    let properties = BasicProperties::default().with_headers(table);
-    let confirm = channel
-        .basic_publish("".into(), queue.into(), options, body, properties)
-        .await
-        .unwrap()
-        .await
-        .unwrap();
-    assert!(confirm.is_ack() && confirm.take_message().is_none());
-    connection.close(200, "done".into()).await.unwrap();
-}
+use super::{AmqpBackend, publish_table, reading};
 
 fn text(value: &str) -> AMQPValue {
     AMQPValue::LongString(value.into())

@@ -146,14 +146,7 @@ pub async fn discard_removes_a_dead_letter_for_good(backend: &dyn Backend) {
     let dead = bus.dead_letters().list().await.unwrap();
     assert_eq!(dead.len(), 3);
     bus.dead_letters().discard(&dead[1].id).await.unwrap();
-    let left: Vec<_> = bus
-        .dead_letters()
-        .list()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|letter| letter.id)
-        .collect();
+    let left = letter_ids(&bus).await;
     assert_eq!(left, vec![dead[0].id, dead[2].id]);
     assert!(matches!(
         bus.dead_letters().discard(&dead[1].id).await,
@@ -176,14 +169,7 @@ pub async fn replay_many_and_discard_many_act_on_each_and_report_the_missing(
             .unwrap();
     }
     bus.wait_idle().await;
-    let dead: Vec<_> = bus
-        .dead_letters()
-        .list()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|letter| letter.id)
-        .collect();
+    let dead = letter_ids(&bus).await;
     assert_eq!(dead.len(), 4);
     let unknown: tidings::DeadLetterId = "0190a0a0-0000-7000-8000-000000000000".parse().unwrap();
 
@@ -196,14 +182,7 @@ pub async fn replay_many_and_discard_many_act_on_each_and_report_the_missing(
     assert!(
         matches!(failed[0], (id, Error::DeadLetterNotFound(missing)) if id == unknown && missing == unknown)
     );
-    let left: Vec<_> = bus
-        .dead_letters()
-        .list()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|letter| letter.id)
-        .collect();
+    let left = letter_ids(&bus).await;
     assert_eq!(left, vec![dead[2], dead[3]]);
 
     healthy.store(true, Ordering::SeqCst);
@@ -213,4 +192,10 @@ pub async fn replay_many_and_discard_many_act_on_each_and_report_the_missing(
     assert!(bus.dead_letters().list().await.unwrap().is_empty());
     // 4 failed first attempts, then the 2 replayed events handled at attempt 1.
     assert_eq!(attempts.items(), vec![1, 1, 1, 1, 1, 1]);
+}
+
+/// The ids of the bus's dead letters, oldest first.
+async fn letter_ids(bus: &tidings::Bus) -> Vec<tidings::DeadLetterId> {
+    let letters = bus.dead_letters().list().await.unwrap();
+    letters.into_iter().map(|letter| letter.id).collect()
 }
