@@ -207,16 +207,7 @@ pub async fn undecodable_payloads_are_dead_lettered_and_do_not_block_the_queue(
     backend: &dyn Backend,
 ) {
     let handled = Log::default();
-    let handler = {
-        let handled = handled.clone();
-        move |ping: Ping| {
-            handled.push(ping.seq);
-            std::future::ready(())
-        }
-    };
-    let bus = backend
-        .bus_with([Subscriber::new("reader", handler).concurrency(1).retries(5)])
-        .await;
+    let bus = backend.bus_with([reader(&handled).retries(5)]).await;
 
     bus.publish_envelope(Envelope::new("test.ping", b"{not json".to_vec()))
         .await
@@ -267,4 +258,15 @@ pub async fn undecodable_payloads_are_dead_lettered_and_do_not_block_the_queue(
         "cannot decode `test.ping` version 2: this subscriber reads version 1 only"
     );
     assert_eq!(dead[0].envelope.data, b"{not json");
+}
+
+/// A subscriber `reader` of one delivery at a time that logs each ping's `seq`: what the
+/// cases of bad input watch to see that the events after it still flow.
+pub(crate) fn reader(handled: &Log<u32>) -> Subscriber {
+    let handled = handled.clone();
+    let handler = move |ping: Ping| {
+        handled.push(ping.seq);
+        std::future::ready(())
+    };
+    Subscriber::new("reader", handler).concurrency(1)
 }

@@ -4,8 +4,9 @@
 use std::time::{Duration, SystemTime};
 
 use crate::Backend;
+use crate::failures::reader;
 use crate::{Log, Ping};
-use tidings::{Envelope, Error, Subscriber};
+use tidings::{Envelope, Error};
 
 /// Years 1970 to 9999 in UTC are what RFC 3339 writes: a `time` outside them could not be
 /// written into a dead letter (re-encoding it once killed the worker that settled it), so the
@@ -14,16 +15,7 @@ pub async fn a_time_no_reader_could_take_back_is_refused_and_the_edges_are_kept(
     backend: &dyn Backend,
 ) {
     let handled = Log::default();
-    let handler = {
-        let handled = handled.clone();
-        move |ping: Ping| {
-            handled.push(ping.seq);
-            std::future::ready(())
-        }
-    };
-    let bus = backend
-        .bus_with([Subscriber::new("reader", handler).concurrency(1).retries(0)])
-        .await;
+    let bus = backend.bus_with([reader(&handled).retries(0)]).await;
 
     let epoch = SystemTime::UNIX_EPOCH;
     let latest = epoch + Duration::from_millis(253_402_300_799_999);
